@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Swift 6 language mode everywhere; existential `any` spelled out.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "agentrun",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agentrun", targets: ["agentrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libseccomp-dev, libcap-dev, libyaml-dev).
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // The post-clone child and the kernel interfaces glibc does not wrap. Async-signal-safe C.
+        .target(name: "CAgentrunShim", cSettings: [.define("_GNU_SOURCE")]),
+
+        // File descriptors, errno-carrying errors, small syscall helpers.
+        .target(name: "AgentrunOS", dependencies: ["CAgentrunShim"], swiftSettings: swiftSettings),
+
+        // Built-in profiles, embedded in the binary from profiles/*.yaml.
+        .target(
+            name: "AgentrunProfiles",
+            path: "profiles",
+            sources: ["BuiltinProfiles.swift"],
+            resources: [
+                .embedInCode("default.yaml"),
+                .embedInCode("offline.yaml"),
+                .embedInCode("python-agent.yaml"),
+                .embedInCode("ci-untrusted.yaml"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The profile model, strict YAML decoding, `extends`, validation. Pure: no syscalls.
+        .target(
+            name: "AgentrunPolicy",
+            dependencies: ["CYAML", "AgentrunProfiles"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Launch plan, mount view, seccomp and Landlock builders, supervisor, doctor probes.
+        .target(
+            name: "AgentrunSandbox",
+            dependencies: ["AgentrunOS", "AgentrunPolicy", "CAgentrunShim", "CSeccomp", "CLibcap"],
+            swiftSettings: swiftSettings
+        ),
+
+        // ArgumentParser commands (a library so tests can drive them).
+        .target(
+            name: "AgentrunCLI",
+            dependencies: [
+                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "agentrun", dependencies: ["AgentrunCLI"], swiftSettings: swiftSettings),
+
+        // A C program of attack primitives that the integration tests run inside sandboxes.
+        .executableTarget(name: "agentrun-probe", cSettings: [.define("_GNU_SOURCE")]),
+
+        .testTarget(name: "AgentrunPolicyTests", dependencies: ["AgentrunPolicy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentrunSandboxTests",
+            dependencies: ["AgentrunSandbox", "AgentrunPolicy", "CSeccomp"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentrunIntegrationTests",
+            dependencies: ["agentrun", "agentrun-probe"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

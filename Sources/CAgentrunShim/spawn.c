@@ -1,0 +1,1 @@
+#include "agentrun_shim.h"
