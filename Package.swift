@@ -51,7 +51,7 @@ let package = Package(
         // Launch plan, mount view, seccomp and Landlock builders, supervisor, doctor probes.
         .target(
             name: "AgentrunSandbox",
-            dependencies: ["AgentrunOS", "AgentrunPolicy", "CAgentrunShim", "CSeccomp", "CLibcap"],
+            dependencies: ["AgentrunOS", "AgentrunPolicy", "AgentrunProfiles", "CAgentrunShim", "CSeccomp", "CLibcap"],
             swiftSettings: swiftSettings
         ),
 

@@ -1,1 +1,46 @@
+import AgentrunSandbox
 import ArgumentParser
+
+/// `agentrun`: run an untrusted agent in a kernel-enforced sandbox.
+public struct AgentrunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "agentrun",
+        abstract: "Run an untrusted AI agent (any Linux program) in a kernel-enforced sandbox.",
+        discussion: """
+            agentrun -- python agent.py            run under the built-in `default` profile
+            agentrun --profile ci-untrusted -- ./agent
+            agentrun profile list | show NAME | check FILE...
+            agentrun doctor                         check what this host supports
+
+            Exit status: the agent's own; 128+N if it was killed by signal N; 124 on timeout;
+            125 if agentrun failed (bad profile, launch failure); 126 if the command cannot be
+            executed; 127 if it was not found inside the sandbox.
+            """,
+        version: AgentrunVersion.current,
+        subcommands: [RunCommand.self, ProfileCommand.self, DoctorCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+
+    public init() {}
+}
+
+public enum AgentrunVersion {
+    public static let current = "0.1.0"
+}
+
+/// Writes to stderr without Foundation.
+enum Console {
+    static func error(_ text: String) {
+        var line = text
+        if !line.hasSuffix("\n") { line += "\n" }
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { writeAll(2, $0) }
+    }
+
+    static func out(_ text: String) {
+        var line = text
+        if !line.hasSuffix("\n") { line += "\n" }
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { writeAll(1, $0) }
+    }
+}

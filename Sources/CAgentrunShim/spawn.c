@@ -1,1 +1,796 @@
+/*
+ * ar_spawn: the only place agentrun forks.
+ *
+ * The supervisor is multithreaded (Swift), so after clone3 the child may only make
+ * async-signal-safe calls: raw syscalls, no malloc, no stdio, no glibc wrappers that take
+ * locks or broadcast to threads (setresuid & co. do: glibc signals every thread it knows about,
+ * and the copied thread list is stale in the child). Every step that can fail reports
+ * {stage, errno, index} on a close-on-exec pipe and exits.
+ *
+ * Process tree inside the sandbox:
+ *   init (pid 1): builds the mount view, then forks the agent, forwards signals to it,
+ *                 reaps orphans and reports the agent's wait status on a pipe. When init exits,
+ *                 the kernel kills everything left in the pid namespace.
+ *   agent (pid 2): new session, fds, capabilities dropped, no_new_privs, Landlock, seccomp, execve.
+ */
 #include "agentrun_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+#define AR_MAX_MOUNTS 1024
+
+/* ---------------------------------------------------------------------------------------------
+ * Child helpers (async-signal-safe)
+ * ------------------------------------------------------------------------------------------- */
+
+static void ar_fail(int errfd, int stage, int err, int index) {
+    struct ar_spawn_error e = {stage, err, index};
+    ssize_t n;
+    do {
+        n = write(errfd, &e, sizeof e);
+    } while (n < 0 && errno == EINTR);
+    _exit(125);
+}
+
+/* Reset every catchable signal to its default disposition (SIG_IGN survives execve otherwise). */
+static void ar_reset_signal_dispositions(void) {
+    struct ar_kernel_sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.handler = SIG_DFL;
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        (void)syscall(SYS_rt_sigaction, sig, &sa, NULL, 8);
+    }
+}
+
+static int ar_set_mask(int how, uint64_t mask) {
+    return (int)syscall(SYS_rt_sigprocmask, how, &mask, NULL, 8);
+}
+
+static size_t ar_strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* Resolve `path` (absolute, inside the new root) beneath rootfd with no symlinks anywhere,
+ * except that the last component may itself be a symlink when `allow_final_symlink`.
+ * Returns an O_PATH fd or -errno. */
+static int ar_open_beneath(int rootfd, const char *path, int allow_final_symlink) {
+    while (*path == '/') path++;
+    if (*path == 0) {
+        int fd = (int)syscall(SYS_fcntl, rootfd, F_DUPFD_CLOEXEC, 3);
+        return fd < 0 ? -errno : fd;
+    }
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH;
+    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    if (fd < 0) return -errno;
+    if (!allow_final_symlink) {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            close(fd);
+            return -ELOOP;
+        }
+    }
+    return fd;
+}
+
+/* Host path -> O_PATH fd, refusing symlinks in every component (sources are canonical). */
+static int ar_open_host(const char *path, int allow_final_symlink) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd < 0) return -errno;
+    if (!allow_final_symlink) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+            close(fd);
+            return -ELOOP;
+        }
+    }
+    return fd;
+}
+
+/* mkdir -p beneath rootfd, one component at a time, never following symlinks.
+ * Returns an O_PATH fd of the final directory, or -errno. */
+static int ar_mkdir_p(int rootfd, const char *path, mode_t mode) {
+    char buf[4096];
+    size_t len = ar_strlen(path);
+    if (len >= sizeof buf) return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+
+    int dirfd = (int)syscall(SYS_fcntl, rootfd, F_DUPFD_CLOEXEC, 3);
+    if (dirfd < 0) return -errno;
+    char *p = buf;
+    while (*p) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        char *end = p;
+        while (*end && *end != '/') end++;
+        char saved = *end;
+        *end = 0;
+
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY;
+        how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH;
+        int next = (int)syscall(SYS_openat2, dirfd, p, &how, sizeof how);
+        if (next < 0 && errno == ENOENT) {
+            if (mkdirat(dirfd, p, mode) < 0 && errno != EEXIST) {
+                int e = errno;
+                close(dirfd);
+                return -e;
+            }
+            next = (int)syscall(SYS_openat2, dirfd, p, &how, sizeof how);
+        }
+        if (next < 0) {
+            int e = errno;
+            close(dirfd);
+            return -e;
+        }
+        close(dirfd);
+        dirfd = next;
+        *end = saved;
+        p = end;
+    }
+    return dirfd;
+}
+
+/* Split "/a/b/c" into the parent fd (created with mkdir -p) and the last component. */
+static int ar_parent_of(int rootfd, const char *path, const char **name, char *scratch, size_t scratch_len) {
+    size_t len = ar_strlen(path);
+    if (len >= scratch_len) return -ENAMETOOLONG;
+    memcpy(scratch, path, len + 1);
+    while (len > 1 && scratch[len - 1] == '/') scratch[--len] = 0;
+    char *slash = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (scratch[i] == '/') slash = &scratch[i];
+    if (!slash) {
+        *name = scratch;
+        return (int)syscall(SYS_fcntl, rootfd, F_DUPFD_CLOEXEC, 3);
+    }
+    *slash = 0;
+    *name = slash + 1;
+    if (**name == 0) return -EINVAL;
+    return ar_mkdir_p(rootfd, scratch, 0755);
+}
+
+/* Make sure a mount point exists at `path`: a directory, or an empty file. */
+static int ar_ensure_mountpoint(int rootfd, const char *path, int is_dir) {
+    if (is_dir) {
+        int fd = ar_mkdir_p(rootfd, path, 0755);
+        if (fd < 0) return fd;
+        close(fd);
+        return 0;
+    }
+    char scratch[4096];
+    const char *name;
+    int parent = ar_parent_of(rootfd, path, &name, scratch, sizeof scratch);
+    if (parent < 0) return parent;
+    /* O_PATH parent fds cannot be used with openat(O_CREAT); reopen it as a directory. */
+    int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(parent);
+    if (dir < 0) return -errno;
+    int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int e = errno;
+    close(dir);
+    if (fd < 0) return e == EEXIST ? 0 : -e;
+    close(fd);
+    return 0;
+}
+
+static int ar_set_tree_attrs(int treefd, uint32_t flags, int recursive) {
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = ar_attr_bits(flags);
+    attr.propagation = MS_PRIVATE;
+    unsigned int at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    if (syscall(SYS_mount_setattr, treefd, "", at, &attr, sizeof attr) < 0) return -errno;
+    return 0;
+}
+
+static int ar_clone_tree(int srcfd, int recursive) {
+    unsigned int f = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    int fd = (int)syscall(SYS_open_tree, srcfd, "", f);
+    return fd < 0 ? -errno : fd;
+}
+
+static int ar_attach(int treefd, int targetfd) {
+    if (syscall(SYS_move_mount, treefd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return -errno;
+    return 0;
+}
+
+/* fsopen + fsconfig("k=v,k=v") + fsmount: a new detached filesystem mount. */
+static int ar_new_fs(const char *type, const char *options, uint32_t flags) {
+    int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+    if (fs < 0) return -errno;
+    char key[128], value[256];
+    const char *p = options;
+    while (p && *p) {
+        size_t k = 0, v = 0;
+        while (*p && *p != '=' && *p != ',' && k + 1 < sizeof key) key[k++] = *p++;
+        key[k] = 0;
+        int has_value = 0;
+        if (*p == '=') {
+            has_value = 1;
+            p++;
+            while (*p && *p != ',' && v + 1 < sizeof value) value[v++] = *p++;
+        }
+        value[v] = 0;
+        if (*p == ',') p++;
+        if (k == 0) continue;
+        long r = has_value ? syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0)
+                           : syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, key, NULL, 0);
+        if (r < 0) {
+            int e = errno;
+            close(fs);
+            return -e;
+        }
+    }
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+        int e = errno;
+        close(fs);
+        return -e;
+    }
+    int m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, ar_attr_bits(flags));
+    int e = errno;
+    close(fs);
+    return m < 0 ? -e : m;
+}
+
+static int ar_write_all(int fd, const char *data, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Mount view
+ * ------------------------------------------------------------------------------------------- */
+
+/* Phase 1, before the staging tmpfs hides anything: clone every host source into a detached tree. */
+static void ar_prepare_sources(const struct ar_spawn_config *c, int *trees, int errfd) {
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        const struct ar_mount_op *op = &c->mounts[i];
+        trees[i] = -1;
+        if (op->kind != AR_MOUNT_BIND) continue;
+        int src = ar_open_host(op->source, 0);
+        if (src == -ENOENT && (op->flags & AR_MF_OPTIONAL)) continue;
+        if (src < 0) ar_fail(errfd, AR_STAGE_MOUNT_SOURCE, -src, (int)i);
+        int tree = ar_clone_tree(src, 1);
+        close(src);
+        if (tree < 0) ar_fail(errfd, AR_STAGE_MOUNT_SOURCE, -tree, (int)i);
+        int r = ar_set_tree_attrs(tree, op->flags, 1);
+        if (r < 0) ar_fail(errfd, AR_STAGE_MOUNT_SOURCE, -r, (int)i);
+        trees[i] = tree;
+    }
+}
+
+static int ar_tree_is_dir(int tree) {
+    struct stat st;
+    if (fstat(tree, &st) < 0) return 1;
+    return S_ISDIR(st.st_mode);
+}
+
+static int ar_do_mount_op(const struct ar_spawn_config *c, size_t i, int rootfd, int *trees) {
+    const struct ar_mount_op *op = &c->mounts[i];
+    int r = 0;
+    switch (op->kind) {
+    case AR_MOUNT_DIR: {
+        int fd = ar_mkdir_p(rootfd, op->target, op->mode ? op->mode : 0755);
+        if (fd < 0) return fd;
+        close(fd);
+        return 0;
+    }
+    case AR_MOUNT_BIND:
+    case AR_MOUNT_BIND_FD: {
+        int tree = op->kind == AR_MOUNT_BIND ? trees[i] : op->fd;
+        if (tree < 0) return op->kind == AR_MOUNT_BIND ? 0 : -EBADF; /* optional source absent */
+        if ((op->flags & AR_MF_OPTIONAL) && op->kind == AR_MOUNT_BIND) {
+            int probe = ar_open_beneath(rootfd, op->target, 0);
+            if (probe == -ENOENT && !(op->flags & AR_MF_CREATE)) return 0;
+            if (probe >= 0) close(probe);
+        }
+        if (op->flags & AR_MF_CREATE) {
+            r = ar_ensure_mountpoint(rootfd, op->target, ar_tree_is_dir(tree));
+            if (r < 0) return r;
+        }
+        int target = ar_open_beneath(rootfd, op->target, 0);
+        if (target < 0) return target;
+        r = ar_attach(tree, target);
+        close(target);
+        return r;
+    }
+    case AR_MOUNT_REBIND: {
+        int exists = ar_open_beneath(rootfd, op->target, (op->flags & AR_MF_ON_SYMLINK) != 0);
+        if (exists == -ENOENT && (op->flags & AR_MF_CREATE)) {
+            r = ar_ensure_mountpoint(rootfd, op->target, (op->flags & AR_MF_DIR) != 0);
+            if (r < 0) return r;
+            exists = ar_open_beneath(rootfd, op->target, 0);
+        }
+        if (exists == -ENOENT && (op->flags & AR_MF_OPTIONAL)) return 0;
+        if (exists < 0) return exists;
+        int tree = ar_clone_tree(exists, 1);
+        if (tree < 0) {
+            close(exists);
+            return tree;
+        }
+        r = ar_set_tree_attrs(tree, op->flags, 1);
+        if (r == 0) r = ar_attach(tree, exists);
+        close(tree);
+        close(exists);
+        return r;
+    }
+    case AR_MOUNT_TMPFS:
+    case AR_MOUNT_PROC:
+    case AR_MOUNT_DEVPTS:
+    case AR_MOUNT_MQUEUE: {
+        const char *type = op->kind == AR_MOUNT_TMPFS    ? "tmpfs"
+                           : op->kind == AR_MOUNT_PROC   ? "proc"
+                           : op->kind == AR_MOUNT_DEVPTS ? "devpts"
+                                                         : "mqueue";
+        int fd;
+        if (op->flags & AR_MF_OPTIONAL) {
+            /* Masking an entry that may not exist (e.g. in procfs): never create it. */
+            fd = ar_open_beneath(rootfd, op->target, 0);
+            if (fd == -ENOENT) return 0;
+        } else {
+            fd = ar_mkdir_p(rootfd, op->target, 0755);
+        }
+        if (fd < 0) return fd;
+        int m = ar_new_fs(type, op->data, op->flags);
+        if (m < 0) {
+            close(fd);
+            return m;
+        }
+        r = ar_attach(m, fd);
+        close(m);
+        close(fd);
+        return r;
+    }
+    case AR_MOUNT_SYMLINK:
+    case AR_MOUNT_FILE: {
+        char scratch[4096];
+        const char *name;
+        int parent = ar_parent_of(rootfd, op->target, &name, scratch, sizeof scratch);
+        if (parent < 0) return parent;
+        int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(parent);
+        if (dir < 0) return -errno;
+        if (op->kind == AR_MOUNT_SYMLINK) {
+            r = symlinkat(op->source, dir, name) < 0 ? -errno : 0;
+        } else {
+            int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, op->mode ? op->mode : 0644);
+            if (fd < 0) {
+                r = -errno;
+            } else {
+                r = ar_write_all(fd, op->data, op->data_len);
+                close(fd);
+            }
+        }
+        close(dir);
+        return r;
+    }
+    case AR_MOUNT_SETATTR: {
+        int fd = ar_open_beneath(rootfd, op->target, 0);
+        if (fd < 0) return (fd == -ENOENT && (op->flags & AR_MF_OPTIONAL)) ? 0 : fd;
+        r = ar_set_tree_attrs(fd, op->flags, (op->flags & AR_MF_RECURSIVE) != 0);
+        close(fd);
+        return r;
+    }
+    default:
+        return -EINVAL;
+    }
+}
+
+static void ar_build_root(const struct ar_spawn_config *c, int errfd) {
+    static int trees[AR_MAX_MOUNTS]; /* the child has its own copy of the address space */
+
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) ar_fail(errfd, AR_STAGE_MOUNT_PRIVATE, errno, -1);
+
+    ar_prepare_sources(c, trees, errfd);
+
+    if (mount("tmpfs", c->staging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0)
+        ar_fail(errfd, AR_STAGE_STAGING, errno, -1);
+    int rootfd = open(c->staging, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (rootfd < 0) ar_fail(errfd, AR_STAGE_STAGING, errno, -1);
+
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        int r = ar_do_mount_op(c, i, rootfd, trees);
+        if (r < 0) ar_fail(errfd, AR_STAGE_MOUNT, -r, (int)i);
+        if (c->mounts[i].kind == AR_MOUNT_BIND && trees[i] >= 0) {
+            close(trees[i]);
+            trees[i] = -1;
+        }
+    }
+
+    if (fchdir(rootfd) < 0) ar_fail(errfd, AR_STAGE_PIVOT_ROOT, errno, -1);
+    if (syscall(SYS_pivot_root, ".", ".") < 0) ar_fail(errfd, AR_STAGE_PIVOT_ROOT, errno, -1);
+    if (umount2(".", MNT_DETACH) < 0) ar_fail(errfd, AR_STAGE_PIVOT_ROOT, errno, -1);
+    if (chdir("/") < 0) ar_fail(errfd, AR_STAGE_PIVOT_ROOT, errno, -1);
+    close(rootfd);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Privileges
+ * ------------------------------------------------------------------------------------------- */
+
+static int ar_drop_capabilities(const struct ar_spawn_config *c, int set_securebits) {
+    if (set_securebits && c->securebits && prctl(PR_SET_SECUREBITS, (unsigned long)c->securebits, 0, 0, 0) < 0)
+        return -(AR_STAGE_SECUREBITS << 16 | errno);
+    for (int cap = 0; cap <= c->last_cap; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return -(AR_STAGE_CAPABILITIES << 16 | errno);
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -(AR_STAGE_CAPABILITIES << 16 | errno);
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) < 0) return -(AR_STAGE_CAPABILITIES << 16 | errno);
+    return 0;
+}
+
+static void ar_fail_packed(int errfd, int packed) {
+    int v = -packed;
+    ar_fail(errfd, v >> 16, v & 0xffff, -1);
+}
+
+static void ar_landlock(const struct ar_spawn_config *c, int errfd) {
+    if (c->landlock_abi <= 0) return;
+    struct ar_landlock_ruleset_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.handled_access_fs = c->landlock_handled_fs;
+    attr.handled_access_net = c->landlock_handled_net;
+    attr.scoped = c->landlock_scoped;
+    size_t size = c->landlock_abi >= 6 ? 24 : c->landlock_abi >= 4 ? 16 : 8;
+    int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+    if (rs < 0) ar_fail(errfd, AR_STAGE_LANDLOCK, errno, -1);
+    for (size_t i = 0; i < c->n_landlock_rules; i++) {
+        const struct ar_landlock_rule *rule = &c->landlock_rules[i];
+        int fd = open(rule->path, O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT && rule->optional) continue;
+            ar_fail(errfd, AR_STAGE_LANDLOCK, errno, (int)i);
+        }
+        struct ar_landlock_path_beneath_attr pb;
+        memset(&pb, 0, sizeof pb);
+        pb.allowed_access = rule->access;
+        pb.parent_fd = fd;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            /* Only file rights apply to a non-directory. */
+            pb.allowed_access &= AR_LANDLOCK_FILE_RIGHTS;
+        }
+        if (syscall(SYS_landlock_add_rule, rs, AR_LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+            ar_fail(errfd, AR_STAGE_LANDLOCK, errno, (int)i);
+        close(fd);
+    }
+    if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) ar_fail(errfd, AR_STAGE_LANDLOCK, errno, -1);
+    close(rs);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The agent (pid 2)
+ * ------------------------------------------------------------------------------------------- */
+
+static void ar_agent_main(const struct ar_spawn_config *c, int errfd, mode_t umask_saved) {
+    if (ar_set_mask(SIG_SETMASK, 0) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
+    /* A new session without a controlling terminal: TIOCSTI into the host terminal is impossible
+     * (it needs the terminal to be the caller's controlling tty), on top of the seccomp rule. */
+    if (syscall(SYS_setsid) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
+
+    /* Only 0, 1, 2 survive execve; everything else (including errfd) is close-on-exec. */
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = 3; fd < 65536; fd++)
+            if (fd != errfd) (void)syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (c->cwd && chdir(c->cwd) < 0) ar_fail(errfd, AR_STAGE_CHDIR, errno, -1);
+
+    int r = ar_drop_capabilities(c, 1);
+    if (r < 0) ar_fail_packed(errfd, r);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_NO_NEW_PRIVS, errno, -1);
+    ar_landlock(c, errfd);
+    umask(umask_saved);
+
+    const void *programs[2] = {c->seccomp_bpf, c->seccomp_bpf2};
+    size_t lengths[2] = {c->seccomp_bpf_len, c->seccomp_bpf2_len};
+    for (int i = 0; i < 2; i++) {
+        if (!programs[i] || lengths[i] == 0) continue;
+        struct sock_fprog prog;
+        prog.len = (unsigned short)lengths[i];
+        prog.filter = (struct sock_filter *)programs[i];
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) ar_fail(errfd, AR_STAGE_SECCOMP, errno, i);
+    }
+
+    int first_error = ENOENT, saw_eacces = 0;
+    for (size_t i = 0; i < c->n_exec_candidates; i++) {
+        syscall(SYS_execve, c->exec_candidates[i], c->argv, c->envp);
+        int e = errno;
+        if (e == EACCES) {
+            saw_eacces = 1;
+            continue;
+        }
+        if (e == ENOENT || e == ENOTDIR) continue;
+        first_error = e;
+        break;
+    }
+    ar_fail(errfd, AR_STAGE_EXEC, saw_eacces && first_error == ENOENT ? EACCES : first_error, -1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The init (pid 1)
+ * ------------------------------------------------------------------------------------------- */
+
+static void ar_bring_up_loopback(int errfd) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) ar_fail(errfd, AR_STAGE_LOOPBACK, errno, -1);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) ar_fail(errfd, AR_STAGE_LOOPBACK, errno, -1);
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) ar_fail(errfd, AR_STAGE_LOOPBACK, errno, -1);
+    close(s);
+}
+
+static uint64_t ar_sigbit(int sig) { return 1ULL << (sig - 1); }
+
+static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, int errfd, int statusfd) {
+    /* All signals stay blocked in init; it consumes the ones it cares about with sigtimedwait. */
+    ar_reset_signal_dispositions();
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_PDEATHSIG, errno, -1);
+    char go = 0;
+    ssize_t n;
+    do {
+        n = read(syncfd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(125); /* the supervisor died or gave up before the maps were written */
+    close(syncfd);
+
+    /* Become the agent's ids inside the new user namespace. The capabilities of the namespace's
+     * creator stay: uid 0 of this namespace is not mapped, so no "root" transition clears them. */
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) ar_fail(errfd, AR_STAGE_IDENTITY, errno, 0);
+    if (c->clear_groups && syscall(SYS_setgroups, 0, NULL) < 0) ar_fail(errfd, AR_STAGE_IDENTITY, errno, 1);
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) ar_fail(errfd, AR_STAGE_IDENTITY, errno, 2);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_DUMPABLE, errno, -1);
+
+    mode_t saved_umask = umask(022);
+    ar_build_root(c, errfd);
+
+    if (c->hostname && sethostname(c->hostname, ar_strlen(c->hostname)) < 0)
+        ar_fail(errfd, AR_STAGE_HOSTNAME, errno, -1);
+    if (c->loopback_up) ar_bring_up_loopback(errfd);
+    if (syscall(SYS_setsid) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
+
+    for (size_t i = 0; i < c->n_rlimits; i++) {
+        struct rlimit rl = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
+        if (setrlimit(c->rlimits[i].resource, &rl) < 0) ar_fail(errfd, AR_STAGE_RLIMIT, errno, (int)i);
+    }
+
+    pid_t agent = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+    if (agent < 0) ar_fail(errfd, AR_STAGE_FORK_AGENT, errno, -1);
+    if (agent == 0) {
+        close(statusfd);
+        ar_agent_main(c, errfd, saved_umask);
+    }
+
+    /* init: give up everything, keep nothing the agent could use. */
+    close(errfd);
+    (void)ar_drop_capabilities(c, 1);
+    (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    (void)syscall(SYS_close_range, 0, 2, 0);
+
+    uint64_t waitset = ar_sigbit(SIGCHLD) | ar_sigbit(SIGINT) | ar_sigbit(SIGTERM) | ar_sigbit(SIGHUP) |
+                       ar_sigbit(SIGQUIT) | ar_sigbit(SIGUSR1) | ar_sigbit(SIGUSR2) | ar_sigbit(SIGWINCH) |
+                       ar_sigbit(SIGCONT) | ar_sigbit(SIGTSTP) | ar_sigbit(SIGALRM);
+    for (;;) {
+        siginfo_t info;
+        long sig = syscall(SYS_rt_sigtimedwait, &waitset, &info, NULL, 8);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            for (;;) {
+                int status = 0;
+                pid_t p = (pid_t)syscall(SYS_wait4, -1, &status, WNOHANG, NULL);
+                if (p <= 0) break;
+                if (p == agent) {
+                    (void)ar_write_all(statusfd, (const char *)&status, sizeof status);
+                    _exit(0);
+                }
+            }
+            continue;
+        }
+        if (kill(-agent, (int)sig) < 0) (void)kill(agent, (int)sig);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Parent side
+ * ------------------------------------------------------------------------------------------- */
+
+static int ar_write_file(pid_t pid, const char *name, const char *content) {
+    char path[64];
+    int len = ar_format_proc_path(path, sizeof path, pid, name);
+    if (len < 0) return -ENAMETOOLONG;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = ar_write_all(fd, content, ar_strlen(content));
+    close(fd);
+    return r;
+}
+
+static void ar_kill_and_reap(int pidfd) {
+    (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    siginfo_t info;
+    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR) {
+    }
+}
+
+int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
+    memset(res, 0, sizeof *res);
+    res->pidfd = -1;
+    res->status_fd = -1;
+    res->error.index = -1;
+    if (c->n_mounts > AR_MAX_MOUNTS) {
+        res->error.stage = AR_STAGE_MOUNT;
+        res->error.err = E2BIG;
+        return -1;
+    }
+
+    int syncp[2], errp[2], statusp[2];
+    if (pipe2(syncp, O_CLOEXEC) < 0) goto pipes_failed;
+    if (pipe2(errp, O_CLOEXEC) < 0) {
+        close(syncp[0]);
+        close(syncp[1]);
+        goto pipes_failed;
+    }
+    if (pipe2(statusp, O_CLOEXEC) < 0) {
+        close(syncp[0]);
+        close(syncp[1]);
+        close(errp[0]);
+        close(errp[1]);
+        goto pipes_failed;
+    }
+
+    int pidfd = -1;
+    struct ar_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = c->clone_flags | CLONE_PIDFD | (c->cgroup_fd >= 0 ? AR_CLONE_INTO_CGROUP : 0);
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = c->cgroup_fd >= 0 ? (uint64_t)c->cgroup_fd : 0;
+
+    /* No signal handler of the supervisor may run in the child before it resets dispositions. */
+    uint64_t all = ~0ULL, old = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        close(syncp[1]);
+        close(errp[0]);
+        close(statusp[0]);
+        ar_init_main(c, syncp[0], errp[1], statusp[1]);
+    }
+    int clone_errno = errno;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+
+    close(syncp[0]);
+    close(errp[1]);
+    close(statusp[1]);
+    if (pid < 0) {
+        close(syncp[1]);
+        close(errp[0]);
+        close(statusp[0]);
+        res->error.stage = AR_STAGE_CLONE;
+        res->error.err = clone_errno;
+        return -1;
+    }
+
+    int stage = 0, r = 0;
+    if (c->clone_flags & CLONE_NEWUSER) {
+        if (c->deny_setgroups) {
+            r = ar_write_file((pid_t)pid, "setgroups", "deny");
+            if (r < 0) stage = AR_STAGE_SETGROUPS_DENY;
+        }
+        if (!stage && c->uid_map) {
+            r = ar_write_file((pid_t)pid, "uid_map", c->uid_map);
+            if (r < 0) stage = AR_STAGE_UID_MAP;
+        }
+        if (!stage && c->gid_map) {
+            r = ar_write_file((pid_t)pid, "gid_map", c->gid_map);
+            if (r < 0) stage = AR_STAGE_GID_MAP;
+        }
+    }
+    if (!stage) {
+        char go = 1;
+        if (write(syncp[1], &go, 1) != 1) {
+            stage = AR_STAGE_SYNC;
+            r = -errno;
+        }
+    }
+    close(syncp[1]);
+    if (stage) {
+        close(errp[0]);
+        close(statusp[0]);
+        ar_kill_and_reap(pidfd);
+        close(pidfd);
+        res->error.stage = stage;
+        res->error.err = -r;
+        return -1;
+    }
+
+    /* The child reports a failure, or the pipe reaches EOF when the agent's execve succeeds. */
+    struct ar_spawn_error report;
+    size_t got = 0;
+    while (got < sizeof report) {
+        ssize_t n = read(errp[0], (char *)&report + got, sizeof report - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(errp[0]);
+    if (got == sizeof report) {
+        close(statusp[0]);
+        ar_kill_and_reap(pidfd);
+        close(pidfd);
+        res->error = report;
+        return -1;
+    }
+    if (got != 0) {
+        /* A torn report: the child died mid-write. Treat as a failure of the sync stage. */
+        close(statusp[0]);
+        ar_kill_and_reap(pidfd);
+        close(pidfd);
+        res->error.stage = AR_STAGE_SYNC;
+        res->error.err = EIO;
+        return -1;
+    }
+
+    res->pid = (pid_t)pid;
+    res->pidfd = pidfd;
+    res->status_fd = statusp[0];
+    return 0;
+
+pipes_failed:
+    res->error.stage = AR_STAGE_PIPES;
+    res->error.err = errno;
+    return -1;
+}

@@ -1,0 +1,99 @@
+import AgentrunOS
+import AgentrunPolicy
+import AgentrunSandbox
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `agentrun [run] [OPTIONS] -- COMMAND [ARGS...]`
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run COMMAND in a sandbox (the default subcommand: `agentrun -- cmd`)."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Profile name or path to a YAML file.", valueName: "NAME|PATH"))
+    var profile: String = "default"
+
+    @Option(name: .long, help: ArgumentHelp("Directory mounted read-write at the same path (default: current directory).", valueName: "DIR"))
+    var workspace: String?
+
+    @Option(name: .long, help: ArgumentHelp("Wall-clock limit, e.g. 90s, 30m (overrides limits.wall).", valueName: "DURATION"))
+    var timeout: String?
+
+    @Option(name: .long, help: ArgumentHelp("Set KEY=VALUE, or pass KEY from the host environment. Repeatable.", valueName: "KEY[=VALUE]"))
+    var env: [String] = []
+
+    @Flag(name: .shortAndLong, help: "Describe the sandbox on stderr before starting it.")
+    var verbose = false
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after `--`.", valueName: "COMMAND"))
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty {
+            throw ValidationError("missing command: agentrun [OPTIONS] -- COMMAND [ARGS...]")
+        }
+        if let timeout, Units.parseDuration(timeout) == nil || (Units.parseDuration(timeout) ?? 0) <= 0 {
+            throw ValidationError("--timeout \(timeout): expected a positive duration such as 90s, 30m or 1h30m")
+        }
+    }
+
+    func run() throws {
+        let environment = HostEnvironment.current()
+        let store = ProfileStore(searchPaths: ProfileStore.defaultSearchPaths(environment: environment))
+        let resolved: Profile
+        do {
+            resolved = try store.load(profile)
+        } catch {
+            Console.error("agentrun: profile: \(error)")
+            throw ExitCode(ExitCodes.launchFailed)
+        }
+        guard let cwd = Files.currentDirectory() else {
+            Console.error("agentrun: cannot determine the current directory")
+            throw ExitCode(ExitCodes.launchFailed)
+        }
+        let request = LaunchRequest(
+            command: command, profile: resolved, workspace: workspace,
+            timeout: timeout.flatMap(Units.parseDuration), environmentOverrides: env,
+            runID: RunID.make(), hostEnvironment: environment, currentDirectory: cwd)
+        do {
+            let seed = UInt32.random(in: 0...UInt32.max)
+            let plan = try LaunchPlanner.plan(request, host: HostInfo.current(), seed: seed)
+            let outcome = try SandboxRun.execute(plan, verbose: verbose) { Console.error("agentrun: \($0)") }
+            switch outcome {
+            case .timedOut:
+                Console.error("agentrun: timed out after \(Units.formatDuration(plan.wallTimeout ?? 0)); the sandbox was killed")
+            case .initDied(let reason):
+                Console.error("agentrun: \(reason)")
+            case .exited, .signaled:
+                break
+            }
+            throw ExitCode(outcome.exitCode)
+        } catch let error as LaunchError {
+            Console.error("agentrun: \(error.description)")
+            if error.exitCode == ExitCodes.launchFailed, !error.description.contains("agentrun doctor") {
+                Console.error("  see also: agentrun doctor")
+            }
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
+
+/// The supervisor's environment as a dictionary (from `environ`, without Foundation).
+enum HostEnvironment {
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let item = String(cString: entry)
+            if let eq = item.firstIndex(of: "=") {
+                result[String(item[..<eq])] = String(item[item.index(after: eq)...])
+            }
+            p += 1
+        }
+        return result
+    }
+}

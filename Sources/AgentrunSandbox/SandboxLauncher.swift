@@ -1,0 +1,172 @@
+import AgentrunOS
+import CAgentrunShim
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A started sandbox: its init (pid 1 inside) as a pidfd, and the pipe on which the init reports
+/// the agent's wait status.
+public struct SandboxProcess: Sendable {
+    public var pid: Int32
+    public var pidfd: Int32
+    public var statusFD: Int32
+}
+
+/// Calls `ar_spawn` with a `LaunchPlan`: copies every string and array into C memory that lives
+/// for the duration of the call, prepares the idmapped workspace when running as root, and maps
+/// a failure report to a `LaunchError`.
+///
+/// Must run on the main thread: the sandbox's PR_SET_PDEATHSIG follows the thread that cloned it.
+public enum SandboxLauncher {
+    public static func spawn(_ plan: LaunchPlan, cgroupFD: Int32 = -1) throws(LaunchError) -> SandboxProcess {
+        let arena = CArena()
+        defer { arena.free() }
+
+        var workspaceTree: Int32 = -1
+        defer { if workspaceTree >= 0 { close(workspaceTree) } }
+        if let idmap = plan.identity.workspaceIdmap,
+            let op = plan.mounts.first(where: { $0.kind == .bindDescriptor })
+        {
+            workspaceTree = try idmappedWorkspace(op, idmap: idmap)
+        }
+
+        let mounts = arena.array(of: ar_mount_op.self, count: plan.mounts.count)
+        for (i, op) in plan.mounts.enumerated() {
+            var data = op.data
+            if op.kind == .tmpfs || op.kind == .devpts || op.kind == .mqueue || op.kind == .proc {
+                data.append(0)  // options are a C string
+            }
+            mounts[i] = ar_mount_op(
+                kind: op.kind.rawValue,
+                flags: op.flags.rawValue,
+                source: op.source.map(arena.string),
+                target: arena.string(op.target),
+                data: arena.bytes(data),
+                data_len: op.data.count,
+                mode: op.mode,
+                fd: op.kind == .bindDescriptor ? workspaceTree : -1)
+        }
+
+        let rlimits = arena.array(of: ar_rlimit.self, count: plan.rlimits.count)
+        for (i, limit) in plan.rlimits.enumerated() {
+            rlimits[i] = ar_rlimit(resource: limit.resource, soft: limit.soft, hard: limit.hard)
+        }
+
+        let landlockRules = arena.array(of: ar_landlock_rule.self, count: plan.landlock?.rules.count ?? 0)
+        for (i, rule) in (plan.landlock?.rules ?? []).enumerated() {
+            landlockRules[i] = ar_landlock_rule(path: arena.string(rule.path), access: rule.access, optional: rule.optional ? 1 : 0)
+        }
+
+        let environment = plan.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let argv = arena.stringArray(plan.argv)
+        let envp = arena.stringArray(environment)
+        let candidates = arena.stringArray(plan.execCandidates)
+        let syscallFilter = arena.bytes(plan.seccomp.syscallProgram)
+        let argumentFilter = arena.bytes(plan.seccomp.argumentProgram)
+
+        var config = ar_spawn_config()
+        config.clone_flags = plan.cloneFlags
+        config.cgroup_fd = cgroupFD
+        config.uid_map = arena.string(plan.identity.uidMap)
+        config.gid_map = arena.string(plan.identity.gidMap)
+        config.deny_setgroups = plan.identity.denySetgroups ? 1 : 0
+        config.uid = plan.identity.insideUID
+        config.gid = plan.identity.insideGID
+        config.clear_groups = plan.identity.clearGroups ? 1 : 0
+        config.staging = arena.string(plan.staging)
+        config.mounts = UnsafePointer(mounts)
+        config.n_mounts = plan.mounts.count
+        config.hostname = arena.string(plan.hostname)
+        config.loopback_up = plan.loopbackUp ? 1 : 0
+        config.cwd = arena.string(plan.cwd)
+        config.rlimits = UnsafePointer(rlimits)
+        config.n_rlimits = plan.rlimits.count
+        config.last_cap = plan.lastCapability
+        config.securebits = plan.securebits
+        if let landlock = plan.landlock {
+            config.landlock_abi = Int32(landlock.abi)
+            config.landlock_handled_fs = landlock.handledFS
+            config.landlock_handled_net = landlock.handledNet
+            config.landlock_scoped = landlock.scoped
+            config.landlock_rules = UnsafePointer(landlockRules)
+            config.n_landlock_rules = landlock.rules.count
+        }
+        config.seccomp_bpf = UnsafeRawPointer(syscallFilter)
+        config.seccomp_bpf_len = plan.seccomp.syscallProgram.count / 8
+        config.seccomp_bpf2 = UnsafeRawPointer(argumentFilter)
+        config.seccomp_bpf2_len = plan.seccomp.argumentProgram.count / 8
+        config.exec_candidates = UnsafeRawPointer(candidates).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+        config.n_exec_candidates = plan.execCandidates.count
+        config.argv = UnsafePointer(argv)
+        config.envp = UnsafePointer(envp)
+
+        var result = ar_spawn_result()
+        guard ar_spawn(&config, &result) == 0 else {
+            throw LaunchFailure.describe(result.error, plan: plan)
+        }
+        return SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd)
+    }
+
+    /// Root only: a detached clone of the workspace whose on-disk owner (the invoking user) appears
+    /// as the agent's unprivileged host id, so the agent can write there and its files stay the user's.
+    static func idmappedWorkspace(_ op: MountOp, idmap: (uidMap: String, gidMap: String)) throws(LaunchError) -> Int32 {
+        let userns = ar_userns_fd(idmap.uidMap, idmap.gidMap)
+        guard userns >= 0 else {
+            throw LaunchError(stage: "create the id mapping for the workspace", cause: Errno.describe(-userns), fix: "run `agentrun doctor`")
+        }
+        defer { close(userns) }
+        let source = op.source ?? op.target
+        var tree = ar_idmapped_tree(source, userns, op.flags.rawValue, 1)
+        if tree == -EINVAL {
+            tree = ar_idmapped_tree(source, userns, op.flags.rawValue, 0)  // kernels without recursive idmaps
+        }
+        guard tree >= 0 else {
+            throw LaunchError(
+                stage: "idmapped mount of the workspace \(source)", cause: Errno.describe(-tree),
+                fix: "as root, agentrun maps the workspace to the sandbox's unprivileged uid with an idmapped mount; "
+                    + "this filesystem does not support it. Use a workspace on ext4, xfs, btrfs or tmpfs, or run agentrun as an ordinary user")
+        }
+        return tree
+    }
+}
+
+/// C allocations that live until `free()`: strings, byte buffers and arrays passed to the shim.
+final class CArena {
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    func string(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        allocations.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+
+    func bytes(_ b: [UInt8]) -> UnsafePointer<CChar> {
+        let p = malloc(max(b.count, 1))!
+        b.withUnsafeBytes { if let base = $0.baseAddress { memcpy(p, base, b.count) } }
+        allocations.append(p)
+        return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
+    }
+
+    func array<T>(of: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+        allocations.append(UnsafeMutableRawPointer(p))
+        return p
+    }
+
+    /// A NULL-terminated `char *const[]`.
+    func stringArray(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: strings.count + 1)
+        allocations.append(UnsafeMutableRawPointer(p))
+        for (i, s) in strings.enumerated() {
+            p[i] = UnsafeMutablePointer(mutating: string(s))
+        }
+        p[strings.count] = nil
+        return p
+    }
+
+    func free() {
+        for p in allocations { Glibc.free(p) }
+        allocations.removeAll()
+    }
+}

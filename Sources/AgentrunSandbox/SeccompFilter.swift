@@ -1,0 +1,198 @@
+import AgentrunOS
+import CAgentrunShim
+import CSeccomp
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sandbox's seccomp filters, built with libseccomp from `SeccompPolicy` plus a profile's
+/// extra denies. Two filters are stacked; the kernel applies the most restrictive answer:
+///
+/// 1. The syscall filter: an allow-list. Native architecture only (i386 `int 0x80` kills the
+///    process; x32 numbers are unknown, so ENOSYS). Named dangerous syscalls get EPERM; anything
+///    unnamed gets ENOSYS so libc falls back (glibc retries clone3 as clone).
+/// 2. The argument filter: default allow, EPERM for forbidden arguments of syscalls the first
+///    filter allows (ioctl TIOCSTI/TIOCLINUX on the low 32 bits, socket families, namespace flags
+///    of clone/unshare, personality changes). libseccomp can only express "allow, except these
+///    values" with a default-allow filter, hence the second filter. Syscalls it does not mention
+///    stay in the kernel's per-filter action cache, so it costs nothing for them.
+public struct SeccompFilter: Sendable {
+    /// `struct sock_filter[]` of the syscall filter, as raw bytes.
+    public let syscallProgram: [UInt8]
+    /// `struct sock_filter[]` of the argument filter, as raw bytes.
+    public let argumentProgram: [UInt8]
+    /// libseccomp's pseudo filter code of both filters, when asked for (tests).
+    public let pseudoCode: String?
+    public let allowedCount: Int
+    public let deniedCount: Int
+
+    public var instructionCount: Int { (syscallProgram.count + argumentProgram.count) / 8 }
+
+    public enum BuildError: Error, Sendable, CustomStringConvertible {
+        case unknownSyscall(String)
+        case libseccomp(String, Int32)
+
+        public var description: String {
+            switch self {
+            case .unknownSyscall(let name):
+                "syscalls.deny: unknown syscall '\(name)' for this architecture"
+            case .libseccomp(let call, let rc):
+                "libseccomp \(call) failed: \(Errno.describe(-rc))"
+            }
+        }
+    }
+
+    // libseccomp's action macros do not import into Swift.
+    static let actAllow: UInt32 = 0x7FFF_0000
+    static let actKillProcess: UInt32 = 0x8000_0000
+    static func actErrno(_ code: Int32) -> UInt32 { 0x0005_0000 | (UInt32(code) & 0xFFFF) }
+
+    /// Resolves a syscall name for the native architecture, or nil.
+    public static func resolve(_ name: String) -> Int32? {
+        let nr = seccomp_syscall_resolve_name(name)
+        if nr >= 0 { return nr }
+        #if arch(x86_64)
+        return SeccompPolicy.x86_64Numbers[name]
+        #else
+        return nil
+        #endif
+    }
+
+    public static func build(extraDenied: [String] = [], withPseudoCode: Bool = false) throws(BuildError) -> SeccompFilter {
+        var extra: [Int32] = []
+        for name in extraDenied {
+            guard let nr = resolve(name) else { throw .unknownSyscall(name) }
+            extra.append(nr)
+        }
+        let extraSet = Set(extra)
+
+        // Filter 1: which syscalls exist.
+        let syscalls = try Context(defaultAction: actErrno(ENOSYS))
+        var allowedCount = 0
+        var deniedCount = 0
+        var named = Set<Int32>()
+        let argumentChecked = ["clone", "unshare", "socket", "personality", "ioctl"]
+        for name in SeccompPolicy.allowed + argumentChecked {
+            guard let nr = resolve(name), !extraSet.contains(nr), named.insert(nr).inserted else { continue }
+            try syscalls.add(actAllow, nr)
+            allowedCount += 1
+        }
+        for nr in extra + SeccompPolicy.denied.compactMap(resolve) where !named.contains(nr) {
+            try syscalls.add(actErrno(EPERM), nr)
+            named.insert(nr)
+            deniedCount += 1
+        }
+        for nr in SeccompPolicy.unimplemented.compactMap(resolve) where !named.contains(nr) {
+            try syscalls.add(actErrno(ENOSYS), nr)
+            named.insert(nr)
+        }
+
+        // Filter 2: which arguments are refused. Comparisons on 32-bit kernel arguments use a
+        // 0xffffffff mask, because the kernel ignores the high bits an attacker may set.
+        let arguments = try Context(defaultAction: actAllow)
+        let deny = actErrno(EPERM)
+        let low32: UInt64 = 0xFFFF_FFFF
+        if let ioctl = resolve("ioctl") {
+            for (_, request) in SeccompPolicy.ioctlDenied {
+                try arguments.add(deny, ioctl, [cmp(1, SCMP_CMP_MASKED_EQ, low32, request)])
+            }
+        }
+        if let socket = resolve("socket") {
+            let allowed = Set(SeccompPolicy.socketFamilies + [SeccompPolicy.netlinkFamily])
+            for family in UInt64(0)..<SeccompPolicy.familyBound where !allowed.contains(family) {
+                try arguments.add(deny, socket, [cmp(0, SCMP_CMP_MASKED_EQ, low32, family)])
+            }
+            try arguments.add(
+                deny, socket,
+                [cmp(0, SCMP_CMP_MASKED_EQ, low32, SeccompPolicy.netlinkFamily),
+                 cmp(2, SCMP_CMP_NE, SeccompPolicy.netlinkRoute)])
+        }
+        for (name, flags) in [("clone", SeccompPolicy.namespaceFlags), ("unshare", SeccompPolicy.namespaceFlags | SeccompPolicy.cloneNewTime)] {
+            guard let nr = resolve(name) else { continue }
+            var bit: UInt64 = 1
+            while bit != 0 {
+                if flags & bit != 0 { try arguments.add(deny, nr, [cmp(0, SCMP_CMP_MASKED_EQ, bit, bit)]) }
+                bit <<= 1
+            }
+        }
+        if let personality = resolve("personality") {
+            // Allowed: 0 (PER_LINUX) and 0xffffffff (query). Anything else has bit 0 differing
+            // from some bit k, which each pair of rules below catches.
+            for k in 1..<32 {
+                let mask: UInt64 = 1 | (1 << UInt64(k))
+                try arguments.add(deny, personality, [cmp(0, SCMP_CMP_MASKED_EQ, mask, 1)])
+                try arguments.add(deny, personality, [cmp(0, SCMP_CMP_MASKED_EQ, mask, 1 << UInt64(k))])
+            }
+        }
+
+        var pseudo: String? = nil
+        if withPseudoCode {
+            pseudo = String(decoding: try syscalls.export(seccomp_export_pfc) + arguments.export(seccomp_export_pfc), as: UTF8.self)
+        }
+        return SeccompFilter(
+            syscallProgram: try syscalls.export(seccomp_export_bpf),
+            argumentProgram: try arguments.export(seccomp_export_bpf),
+            pseudoCode: pseudo,
+            allowedCount: allowedCount,
+            deniedCount: deniedCount)
+    }
+
+    private static func cmp(_ arg: UInt32, _ op: scmp_compare, _ a: UInt64, _ b: UInt64 = 0) -> scmp_arg_cmp {
+        scmp_arg_cmp(arg: arg, op: op, datum_a: a, datum_b: b)
+    }
+
+    /// A libseccomp context for the native architecture.
+    private final class Context {
+        let ctx: scmp_filter_ctx
+        let defaultAction: UInt32
+
+        init(defaultAction: UInt32) throws(BuildError) {
+            self.defaultAction = defaultAction
+            guard let ctx = seccomp_init(defaultAction) else { throw .libseccomp("seccomp_init", -ENOMEM) }
+            self.ctx = ctx
+            try check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, actKillProcess), "attr badarch")
+            try check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "attr nnp")
+            // A binary tree keeps the cost per syscall logarithmic in the number of rules.
+            try check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2), "attr optimize")
+        }
+
+        deinit { seccomp_release(ctx) }
+
+        func check(_ rc: Int32, _ call: String) throws(BuildError) {
+            if rc < 0 { throw .libseccomp(call, rc) }
+        }
+
+        func add(_ action: UInt32, _ nr: Int32, _ conditions: [scmp_arg_cmp] = []) throws(BuildError) {
+            // libseccomp refuses a rule that repeats the default action; the outcome is the same.
+            if action == defaultAction { return }
+            let rc = conditions.withUnsafeBufferPointer { buffer in
+                seccomp_rule_add_array(ctx, action, nr, UInt32(buffer.count), buffer.baseAddress)
+            }
+            try check(rc, "rule_add(\(nr))")
+        }
+
+        func export(_ exporter: (scmp_filter_ctx?, Int32) -> Int32) throws(BuildError) -> [UInt8] {
+            try SeccompFilter.export(ctx, exporter, "export")
+        }
+    }
+
+    /// libseccomp 2.5 only exports to an fd; use a memfd and read it back.
+    private static func export(
+        _ ctx: scmp_filter_ctx,
+        _ exporter: (scmp_filter_ctx?, Int32) -> Int32,
+        _ name: String
+    ) throws(BuildError) -> [UInt8] {
+        let fd = ar_memfd("agentrun-seccomp")
+        guard fd >= 0 else { throw .libseccomp("memfd_create", fd) }
+        defer { close(fd) }
+        let rc = exporter(ctx, fd)
+        if rc < 0 { throw .libseccomp(name, rc) }
+        lseek(fd, 0, SEEK_SET)
+        do {
+            return try Files.readAll(fd: fd, limit: 1 << 22)
+        } catch {
+            throw .libseccomp("read \(name)", -error.errno)
+        }
+    }
+}

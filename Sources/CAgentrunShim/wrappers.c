@@ -1,0 +1,138 @@
+/* Thin wrappers for kernel interfaces that Swift's Glibc module does not expose. */
+#include "agentrun_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+int ar_landlock_abi(void) {
+    long r = syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
+    return r < 0 ? -errno : (int)r;
+}
+
+int ar_pidfd_send_signal(int pidfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int ar_pidfd_wait(int pidfd, int *status_code, int *status_kind, int nohang) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do {
+        r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | (nohang ? WNOHANG : 0));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -errno;
+    if (info.si_pid == 0) return 0;
+    *status_code = info.si_status;
+    *status_kind = info.si_code; /* CLD_EXITED, CLD_KILLED, CLD_DUMPED */
+    return 1;
+}
+
+int ar_memfd(const char *name) {
+    int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int ar_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0) < 0 ? -errno : 0; }
+
+int ar_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
+
+int ar_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0; }
+
+static void fill_set(sigset_t *set, const int *signals, size_t count) {
+    sigemptyset(set);
+    for (size_t i = 0; i < count; i++) sigaddset(set, signals[i]);
+}
+
+int ar_block_signals(const int *signals, size_t count) {
+    sigset_t set;
+    fill_set(&set, signals, count);
+    int r = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    return r ? -r : 0;
+}
+
+int ar_signalfd(const int *signals, size_t count) {
+    sigset_t set;
+    fill_set(&set, signals, count);
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? -errno : fd;
+}
+
+int ar_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n < 0) return errno == EAGAIN ? 0 : -errno;
+    if (n != sizeof info) return 0;
+    return (int)info.ssi_signo;
+}
+
+int ar_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int ar_epoll_add(int epfd, int fd, uint64_t tag) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int ar_epoll_wait(int epfd, uint64_t *tags, int max, int timeout_ms) {
+    struct epoll_event events[16];
+    if (max > 16) max = 16;
+    int n = epoll_wait(epfd, events, max, timeout_ms);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) tags[i] = events[i].data.u64;
+    return n;
+}
+
+static void to_timespec(double seconds, struct timespec *ts) {
+    if (seconds < 0.000001) seconds = 0.000001;
+    ts->tv_sec = (time_t)seconds;
+    ts->tv_nsec = (long)((seconds - (double)ts->tv_sec) * 1e9);
+}
+
+int ar_timerfd_oneshot(double seconds) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (fd < 0) return -errno;
+    int r = ar_timerfd_rearm(fd, seconds);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+int ar_timerfd_rearm(int fd, double seconds) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    to_timespec(seconds, &spec.it_value);
+    return timerfd_settime(fd, 0, &spec, NULL) < 0 ? -errno : 0;
+}
+
+int ar_wifexited(int status) { return WIFEXITED(status); }
+int ar_wexitstatus(int status) { return WEXITSTATUS(status); }
+int ar_wifsignaled(int status) { return WIFSIGNALED(status); }
+int ar_wtermsig(int status) { return WTERMSIG(status); }
+
+int ar_kernel_release(char *buf, size_t len) {
+    struct utsname u;
+    if (uname(&u) < 0) return -errno;
+    strncpy(buf, u.release, len - 1);
+    buf[len - 1] = 0;
+    return 0;
+}
