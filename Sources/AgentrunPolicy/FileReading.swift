@@ -21,7 +21,11 @@ enum FileSystem {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         if fd < 0 {
             let code = errno
-            return .failure(ReadError(missing: code == ENOENT || code == ENOTDIR, reason: errorText(code)))
+            // A directory we may not even search (another user's home, after setpriv or sudo
+            // without -H) holds nothing of ours: treat it as absent. A file we can see but not
+            // read is an error, never a silent fall-back.
+            let unsearchable = code == EACCES && access(directory(of: path), X_OK) != 0
+            return .failure(ReadError(missing: code == ENOENT || code == ENOTDIR || unsearchable, reason: errorText(code)))
         }
         defer { _ = close(fd) }
         var info = stat()

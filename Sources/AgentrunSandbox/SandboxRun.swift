@@ -10,9 +10,6 @@ import Glibc
 public enum SandboxRun {
     /// Runs the plan on the calling (main) thread. `log` receives verbose lines.
     public static func execute(_ plan: LaunchPlan, verbose: Bool, log: (String) -> Void) throws(LaunchError) -> RunOutcome {
-        // The supervisor holds the sandbox's fds and maps; nothing inside may ptrace or read it.
-        _ = ar_set_dumpable(0)
-
         var cgroup: RunCgroup?
         if plan.limits.memory != nil || plan.limits.processes != nil {
             switch RunCgroup.create(runID: plan.runID, limits: plan.limits) {

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -578,14 +579,12 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
     /* All signals stay blocked in init; it consumes the ones it cares about with sigtimedwait. */
     ar_reset_signal_dispositions();
 
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_PDEATHSIG, errno, -1);
     char go = 0;
     ssize_t n;
     do {
         n = read(syncfd, &go, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(125); /* the supervisor died or gave up before the maps were written */
-    close(syncfd);
 
     /* Become the agent's ids inside the new user namespace. The capabilities of the namespace's
      * creator stay: uid 0 of this namespace is not mapped, so no "root" transition clears them. */
@@ -593,6 +592,14 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
     if (c->clear_groups && syscall(SYS_setgroups, 0, NULL) < 0) ar_fail(errfd, AR_STAGE_IDENTITY, errno, 1);
     if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) ar_fail(errfd, AR_STAGE_IDENTITY, errno, 2);
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_DUMPABLE, errno, -1);
+
+    /* Die with the supervisor. Set only now: a credential change resets the parent-death signal.
+     * The supervisor holds the sync pipe open until the launch is over, so a hang-up here means
+     * it died before the signal was armed. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_PDEATHSIG, errno, -1);
+    struct pollfd pfd = {syncfd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR))) _exit(125);
+    close(syncfd);
 
     mode_t saved_umask = umask(022);
     ar_build_root(c, errfd);
@@ -739,6 +746,13 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             if (r < 0) stage = AR_STAGE_GID_MAP;
         }
     }
+    /* From here on nothing in the sandbox may ptrace or read the supervisor (it holds the maps,
+     * the run's keys later). Not earlier: a non-dumpable parent makes the child's /proc files
+     * root-owned, and an unprivileged supervisor could no longer write its maps. */
+    if (!stage && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+        stage = AR_STAGE_DUMPABLE;
+        r = -errno;
+    }
     if (!stage) {
         char go = 1;
         if (write(syncp[1], &go, 1) != 1) {
@@ -746,8 +760,8 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             r = -errno;
         }
     }
-    close(syncp[1]);
     if (stage) {
+        close(syncp[1]);
         close(errp[0]);
         close(statusp[0]);
         ar_kill_and_reap(pidfd);
@@ -767,6 +781,7 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
         got += (size_t)n;
     }
     close(errp[0]);
+    close(syncp[1]); /* the launch is over: the init has armed its parent-death signal */
     if (got == sizeof report) {
         close(statusp[0]);
         ar_kill_and_reap(pidfd);
