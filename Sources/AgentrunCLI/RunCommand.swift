@@ -32,16 +32,50 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after `--`.", valueName: "COMMAND"))
     var command: [String] = []
 
+    var options: RunOptions {
+        RunOptions(profile: profile, workspace: workspace, timeout: timeout, env: env, verbose: verbose, command: command)
+    }
+
     func validate() throws {
-        if command.isEmpty {
-            throw ValidationError("missing command: agentrun [OPTIONS] -- COMMAND [ARGS...]")
-        }
-        if let timeout, Units.parseDuration(timeout) == nil || (Units.parseDuration(timeout) ?? 0) <= 0 {
-            throw ValidationError("--timeout \(timeout): expected a positive duration such as 90s, 30m or 1h30m")
-        }
+        if let problem = options.problem { throw ValidationError(problem) }
     }
 
     func run() throws {
+        throw ExitCode(options.execute())
+    }
+}
+
+/// The options of `agentrun run`, independent of how they were parsed.
+public struct RunOptions: Sendable, Equatable {
+    public var profile: String = "default"
+    public var workspace: String?
+    public var timeout: String?
+    public var env: [String] = []
+    public var verbose = false
+    public var command: [String] = []
+
+    public init(profile: String = "default", workspace: String? = nil, timeout: String? = nil, env: [String] = [], verbose: Bool = false, command: [String] = []) {
+        self.profile = profile
+        self.workspace = workspace
+        self.timeout = timeout
+        self.env = env
+        self.verbose = verbose
+        self.command = command
+    }
+
+    /// Why these options are unusable (a usage error, exit 64), or nil.
+    public var problem: String? {
+        if command.isEmpty {
+            return "missing command: agentrun [OPTIONS] -- COMMAND [ARGS...] (the command goes after `--`)"
+        }
+        if let timeout, (Units.parseDuration(timeout) ?? 0) <= 0 {
+            return "--timeout \(timeout): expected a positive duration such as 90s, 30m or 1h30m"
+        }
+        return nil
+    }
+
+    /// Runs the sandbox and returns agentrun's exit status.
+    public func execute() -> Int32 {
         let environment = HostEnvironment.current()
         let store = ProfileStore(searchPaths: ProfileStore.defaultSearchPaths(environment: environment))
         let resolved: Profile
@@ -49,19 +83,18 @@ struct RunCommand: ParsableCommand {
             resolved = try store.load(profile)
         } catch {
             Console.error("agentrun: profile: \(error)")
-            throw ExitCode(ExitCodes.launchFailed)
+            return ExitCodes.launchFailed
         }
         guard let cwd = Files.currentDirectory() else {
             Console.error("agentrun: cannot determine the current directory")
-            throw ExitCode(ExitCodes.launchFailed)
+            return ExitCodes.launchFailed
         }
         let request = LaunchRequest(
             command: command, profile: resolved, workspace: workspace,
             timeout: timeout.flatMap(Units.parseDuration), environmentOverrides: env,
             runID: RunID.make(), hostEnvironment: environment, currentDirectory: cwd)
         do {
-            let seed = UInt32.random(in: 0...UInt32.max)
-            let plan = try LaunchPlanner.plan(request, host: HostInfo.current(), seed: seed)
+            let plan = try LaunchPlanner.plan(request, host: HostInfo.current(), seed: UInt32.random(in: 0...UInt32.max))
             let outcome = try SandboxRun.execute(plan, verbose: verbose) { Console.error("agentrun: \($0)") }
             switch outcome {
             case .timedOut:
@@ -71,13 +104,13 @@ struct RunCommand: ParsableCommand {
             case .exited, .signaled:
                 break
             }
-            throw ExitCode(outcome.exitCode)
-        } catch let error as LaunchError {
+            return outcome.exitCode
+        } catch {
             Console.error("agentrun: \(error.description)")
             if error.exitCode == ExitCodes.launchFailed, !error.description.contains("agentrun doctor") {
                 Console.error("  see also: agentrun doctor")
             }
-            throw ExitCode(error.exitCode)
+            return error.exitCode
         }
     }
 }

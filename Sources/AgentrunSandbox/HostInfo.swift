@@ -26,6 +26,6 @@ public struct HostInfo: Sendable {
             gid: getegid(),
             lastCapability: Int32(cap_max_bits()) - 1,
             landlockABI: ar_landlock_abi(),
-            kernelRelease: String(cString: release))
+            kernelRelease: String(decoding: release.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }

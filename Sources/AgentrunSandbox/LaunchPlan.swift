@@ -1,4 +1,5 @@
 import AgentrunOS
+import AgentrunSeccomp
 import AgentrunPolicy
 
 /// What the operator asked for: a command, a resolved profile and the command-line overrides.
@@ -105,7 +106,9 @@ public enum LaunchPlanner {
 
         let seccomp: SeccompFilter
         do {
-            seccomp = try SeccompFilter.build(extraDenied: profile.syscalls.deny)
+            // The built-in filter was compiled at build time; only extra denies need libseccomp now.
+            seccomp = profile.syscalls.deny.isEmpty
+                ? PrebuiltSeccomp.filter : try SeccompFilter.build(extraDenied: profile.syscalls.deny)
         } catch {
             throw LaunchError(stage: "profile \(profile.name)", cause: error.description, fix: "use syscall names as in `man 2 syscalls`")
         }

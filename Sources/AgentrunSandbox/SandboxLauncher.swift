@@ -1,4 +1,5 @@
 import AgentrunOS
+import AgentrunSeccomp
 import CAgentrunShim
 
 #if canImport(Glibc)

@@ -29,6 +29,39 @@ public struct SeccompFilter: Sendable {
 
     public var instructionCount: Int { (syscallProgram.count + argumentProgram.count) / 8 }
 
+    /// A filter compiled earlier (at build time), from the hex of its two programs.
+    public init(syscallHex: String, argumentHex: String, allowedCount: Int, deniedCount: Int) {
+        self.syscallProgram = Self.bytes(fromHex: syscallHex)
+        self.argumentProgram = Self.bytes(fromHex: argumentHex)
+        self.pseudoCode = nil
+        self.allowedCount = allowedCount
+        self.deniedCount = deniedCount
+    }
+
+    init(syscallProgram: [UInt8], argumentProgram: [UInt8], pseudoCode: String?, allowedCount: Int, deniedCount: Int) {
+        self.syscallProgram = syscallProgram
+        self.argumentProgram = argumentProgram
+        self.pseudoCode = pseudoCode
+        self.allowedCount = allowedCount
+        self.deniedCount = deniedCount
+    }
+
+    static func bytes(fromHex hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(hex.utf8.count / 2)
+        var high: UInt8? = nil
+        for c in hex.utf8 {
+            let v: UInt8 = c <= 57 ? c - 48 : c - 87
+            if let h = high {
+                out.append(h << 4 | v)
+                high = nil
+            } else {
+                high = v
+            }
+        }
+        return out
+    }
+
     public enum BuildError: Error, Sendable, CustomStringConvertible {
         case unknownSyscall(String)
         case libseccomp(String, Int32)

@@ -1,0 +1,55 @@
+import AgentrunSeccomp
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes PrebuiltSeccomp.swift: the BPF of the built-in filters (no extra denies) as hex.
+/// Used by SeccompFilterPlugin during the build.
+func complain(_ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    _ = write(2, &bytes, bytes.count)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 2 else {
+    complain("usage: agentrun-seccomp-gen OUTPUT.swift")
+    exit(64)
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+do {
+    let filter = try SeccompFilter.build()
+    let source = """
+        // Generated at build time by agentrun-seccomp-gen (SeccompFilterPlugin). Do not edit.
+        import AgentrunSeccomp
+
+        enum PrebuiltSeccomp {
+            static let filter = SeccompFilter(
+                syscallHex: "\(hex(filter.syscallProgram))",
+                argumentHex: "\(hex(filter.argumentProgram))",
+                allowedCount: \(filter.allowedCount),
+                deniedCount: \(filter.deniedCount))
+        }
+
+        """
+    guard let file = fopen(arguments[1], "w") else {
+        complain("agentrun-seccomp-gen: cannot write \(arguments[1])")
+        exit(1)
+    }
+    fputs(source, file)
+    fclose(file)
+} catch {
+    complain("agentrun-seccomp-gen: \(error)")
+    exit(1)
+}
