@@ -86,6 +86,7 @@ let package = Package(
             dependencies: ["AgentrunSandbox", "AgentrunPolicy", "AgentrunSeccomp", "CSeccomp"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "AgentrunCLITests", dependencies: ["AgentrunCLI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentrunIntegrationTests",
             dependencies: ["agentrun", "agentrun-probe"],
