@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "AgentrunCLI",
             dependencies: [
-                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS",
+                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS", "AgentrunSeccomp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -10,6 +10,7 @@ import Glibc
 /// `agentrun doctor`: what this host supports, what does not work, and the exact fix.
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Check this host; exit non-zero when the default profile cannot be enforced here."
     )
 

@@ -1,12 +1,18 @@
+import AgentrunOS
 import AgentrunPolicy
+import AgentrunSeccomp
 import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `agentrun profile list | show | check`
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "List, show and check profiles.",
-        subcommands: [List.self, Show.self, Check.self]
+        subcommands: [List.self, Show.self, Check.self, Seccomp.self]
     )
 
     static func store() -> ProfileStore {
@@ -38,7 +44,6 @@ struct ProfileCommand: ParsableCommand {
         func run() throws {
             do {
                 let resolved = try ProfileCommand.store().load(profile)
-                Console.out("# profile \(resolved.name) from \(resolved.source), resolved from: \(resolved.lineage.joined(separator: " -> "))")
                 Console.out(resolved.renderYAML())
             } catch {
                 Console.error("agentrun: \(error)")
@@ -71,6 +76,48 @@ struct ProfileCommand: ParsableCommand {
                 }
             }
             if failed { throw ExitCode(1) }
+        }
+    }
+}
+
+extension ProfileCommand {
+    struct Seccomp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the seccomp filters a profile loads (libseccomp pseudo code), or export them as BPF."
+        )
+
+        @Argument(help: ArgumentHelp("Profile name or path.", valueName: "NAME_OR_PATH"))
+        var profile: String = "default"
+
+        @Option(help: ArgumentHelp("Write syscalls.bpf and arguments.bpf (struct sock_filter[]) into DIR.", valueName: "DIR"))
+        var export: String?
+
+        func run() throws {
+            let filter: SeccompFilter
+            do {
+                let resolved = try ProfileCommand.store().load(profile)
+                filter = try SeccompFilter.build(extraDenied: resolved.syscalls.deny, withPseudoCode: true)
+            } catch {
+                Console.error("agentrun: \(error)")
+                throw ExitCode(1)
+            }
+            guard let export else {
+                Console.out(filter.pseudoCode ?? "")
+                return
+            }
+            for (name, program) in [("syscalls.bpf", filter.syscallProgram), ("arguments.bpf", filter.argumentProgram)] {
+                let path = export + "/" + name
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard fd >= 0 else {
+                    Console.error("agentrun: cannot write \(path): \(Errno.describe(errno))")
+                    throw ExitCode(1)
+                }
+                var bytes = program
+                let ok = bytes.withUnsafeMutableBytes { writeAll(fd, $0) }
+                close(fd)
+                if !ok { throw ExitCode(1) }
+                Console.out("wrote \(path) (\(program.count / 8) instructions)")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import AgentrunOS
 import AgentrunPolicy
+import CAgentrunShim
 
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,9 @@ public final class RunCgroup {
         public var delegated: [String]
     }
 
+    /// Where cgroup v2 is mounted on systemd hosts (unified, or hybrid with v1 controllers).
+    static let mountCandidates = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+
     public static func locate() -> Result<Location, Unavailable> {
         guard let text = Files.readText("/proc/self/cgroup") else {
             return .failure(.init(reason: "cannot read /proc/self/cgroup"))
@@ -42,17 +46,13 @@ public final class RunCgroup {
             return .failure(.init(reason: "this process is not in a cgroup v2 hierarchy"))
         }
         let cgroupPath = String(line.dropFirst(3))
-        guard let mountInfo = Files.readText("/proc/self/mountinfo"),
-            let mount = mountInfo.split(separator: "\n").first(where: { $0.contains(" - cgroup2 ") })
-        else {
-            return .failure(.init(reason: "no cgroup2 filesystem is mounted"))
+        // statfs on the usual mount points is much cheaper than parsing /proc/self/mountinfo.
+        guard let mountPoint = mountCandidates.first(where: { ar_is_cgroup2($0) != 0 }) else {
+            return .failure(.init(reason: "no cgroup2 filesystem is mounted at /sys/fs/cgroup"))
         }
-        let fields = mount.split(separator: " ")
-        guard fields.count > 4 else { return .failure(.init(reason: "cannot parse /proc/self/mountinfo")) }
-        let mountPoint = String(fields[4])
-        let location = Location(mountPoint: mountPoint, cgroupPath: cgroupPath, available: [], delegated: [])
-        let available = (Files.readText(location.directory + "/cgroup.controllers") ?? "").split(separator: " ").map(String.init)
-        let delegated = (Files.readText(location.directory + "/cgroup.subtree_control") ?? "").split(separator: " ").map(String.init)
+        let directory = cgroupPath == "/" ? mountPoint : mountPoint + cgroupPath
+        let available = (Files.readText(directory + "/cgroup.controllers") ?? "").split(separator: " ").map(String.init)
+        let delegated = (Files.readText(directory + "/cgroup.subtree_control") ?? "").split(separator: " ").map(String.init)
         return .success(Location(mountPoint: mountPoint, cgroupPath: cgroupPath, available: available, delegated: delegated))
     }
 

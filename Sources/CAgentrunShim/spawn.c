@@ -557,6 +557,20 @@ static void ar_agent_main(const struct ar_spawn_config *c, int errfd, mode_t uma
     ar_fail(errfd, AR_STAGE_EXEC, saw_eacces && first_error == ENOENT ? EACCES : first_error, -1);
 }
 
+struct ar_agent_args {
+    const struct ar_spawn_config *config;
+    int errfd;
+    int statusfd;
+    mode_t umask;
+};
+
+static int ar_agent_entry(void *arg) {
+    struct ar_agent_args *a = arg;
+    close(a->statusfd); /* our own fd table: CLONE_FILES is not shared */
+    ar_agent_main(a->config, a->errfd, a->umask);
+    return 125;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The init (pid 1)
  * ------------------------------------------------------------------------------------------- */
@@ -614,12 +628,13 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
         if (setrlimit(c->rlimits[i].resource, &rl) < 0) ar_fail(errfd, AR_STAGE_RLIMIT, errno, (int)i);
     }
 
-    pid_t agent = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+    /* The agent shares init's memory until its execve (CLONE_VM | CLONE_VFORK, on its own
+     * stack): no copy of the supervisor-sized address space, and init resumes only once the
+     * agent has exec'd or failed. The agent touches nothing of init's but its own stack. */
+    static char agent_stack[256 * 1024] __attribute__((aligned(16)));
+    struct ar_agent_args args = {c, errfd, statusfd, saved_umask};
+    pid_t agent = (pid_t)clone(ar_agent_entry, agent_stack + sizeof agent_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     if (agent < 0) ar_fail(errfd, AR_STAGE_FORK_AGENT, errno, -1);
-    if (agent == 0) {
-        close(statusfd);
-        ar_agent_main(c, errfd, saved_umask);
-    }
 
     /* init: give up everything, keep nothing the agent could use. */
     close(errfd);

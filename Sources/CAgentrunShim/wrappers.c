@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -135,4 +136,9 @@ int ar_kernel_release(char *buf, size_t len) {
     strncpy(buf, u.release, len - 1);
     buf[len - 1] = 0;
     return 0;
+}
+
+int ar_is_cgroup2(const char *path) {
+    struct statfs fs;
+    return statfs(path, &fs) == 0 && fs.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */;
 }

@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,7 +98,10 @@ static int cmd_read(int argc, char **argv)
         ssize_t n = read(fd, buf, sizeof buf);
         int e = errno;
         close(fd);
-        if (n < 0) {
+        if (n < 0 && (e == EAGAIN || e == EIO || e == EINVAL)) {
+            // A device with nothing to read (or a read-protocol of its own): opening was the escape.
+            r = combine(r, escaped("opened %s (read: %s)", argv[i], strerror(e)));
+        } else if (n < 0) {
             snprintf(what, sizeof what, "read(%s)", argv[i]);
             r = combine(r, blocked(what, e));
         } else {
@@ -124,12 +129,37 @@ static int cmd_exists(int argc, char **argv)
     return r;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 // contains PATH NEEDLE: the escape is PATH being readable and containing NEEDLE (binary safe,
-// so it works on /proc/<pid>/environ).
+// so it works on /proc/<pid>/environ). "hex:..." spells the needle in hex, so that a secret does
+// not appear in the probe's own command line (which /proc/<pid>/cmdline of its ancestors shows).
 static int cmd_contains(int argc, char **argv)
 {
     if (argc != 3)
-        return misuse("contains PATH NEEDLE");
+        return misuse("contains PATH NEEDLE|hex:HEX");
+    static char needle[4096];
+    if (strncmp(argv[2], "hex:", 4) == 0) {
+        const char *h = argv[2] + 4;
+        size_t n = 0;
+        for (; h[0] && h[1] && n + 1 < sizeof needle; h += 2) {
+            int a = hexval(h[0]), b = hexval(h[1]);
+            if (a < 0 || b < 0)
+                return misuse("bad hex needle");
+            needle[n++] = (char)(a * 16 + b);
+        }
+        needle[n] = '\0';
+        argv[2] = needle;
+    }
     static char buf[1 << 20];
     ssize_t n = read_file(argv[1], buf, sizeof buf);
     char what[PATH_MAX + 16];
@@ -357,6 +387,21 @@ static int has_mark(const char *path)
     return n > 0 && strstr(buf, PAYLOAD_MARK) != NULL;
 }
 
+// When .git is a file ("gitdir: DIR"), git uses DIR: returns DIR, or NULL.
+static const char *gitdir_of_file(char *buf, size_t cap)
+{
+    struct stat st;
+    if (lstat(".git", &st) != 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    ssize_t n = read_file(".git", buf, cap);
+    if (n <= 8 || strncmp(buf, "gitdir: ", 8) != 0)
+        return NULL;
+    char *nl = strchr(buf, '\n');
+    if (nl)
+        *nl = '\0';
+    return buf + 8;
+}
+
 // git-plant MODE [ARG]: plant a pre-commit hook or a config that the host's git would run later.
 // Modes: hooks, config, hooks-mkdir, config-mkdir, hooks-symlink, config-symlink, dotgit-rename,
 // dotgit-exchange, hooks-rename, hooks-exchange, dotgit-symlink, hooks-symlink-swap,
@@ -373,9 +418,9 @@ static int cmd_git_plant(int argc, char **argv)
     char abs[PATH_MAX + 32];
 
     if (strcmp(m, "hooks") == 0) {
-        plant_hook(".git/hooks/pre-commit");
         step("chmod .git/hooks/pre-commit.sample", chmod(".git/hooks/pre-commit.sample", 0755));
         step("rename pre-commit.sample -> pre-commit", rename(".git/hooks/pre-commit.sample", ".git/hooks/pre-commit"));
+        plant_hook(".git/hooks/pre-commit");
     } else if (strcmp(m, "config") == 0) {
         plant_config(".git/config");
     } else if (strcmp(m, "hooks-mkdir") == 0) {
@@ -455,6 +500,14 @@ static int cmd_git_plant(int argc, char **argv)
         step("rmdir .git/hooks", rmdir(".git/hooks"));
         step("mkdir .git/hooks", mkdir(".git/hooks", 0755));
         plant_hook(".git/hooks/pre-commit");
+    } else if (strcmp(m, "dotgit-file") == 0) {
+        const char *dirs[] = {"evil-repo", "evil-repo/hooks", "evil-repo/objects", "evil-repo/refs", "evil-repo/refs/heads"};
+        for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+            mkdir(dirs[i], 0755);
+        step("write evil-repo/HEAD", put("evil-repo/HEAD", "ref: refs/heads/main\n", O_TRUNC));
+        plant_hook("evil-repo/hooks/pre-commit");
+        plant_config("evil-repo/config");
+        step("write .git as a file: gitdir: evil-repo", put(".git", "gitdir: evil-repo\n", O_EXCL));
     } else if (strcmp(m, "path") == 0) {
         if (argc != 3)
             return misuse("git-plant path FILE");
@@ -471,9 +524,107 @@ static int cmd_git_plant(int argc, char **argv)
         r = escaped("a planted payload is in .git/hooks/pre-commit");
     if (has_mark(".git/config"))
         r = escaped("a planted payload is in .git/config");
+    char gbuf[PATH_MAX], p[PATH_MAX + 32];
+    const char *gitdir = gitdir_of_file(gbuf, sizeof gbuf);
+    if (gitdir != NULL) {
+        snprintf(p, sizeof p, "%s/hooks/pre-commit", gitdir);
+        if (has_mark(p))
+            r = escaped("a planted payload is in the hooks of .git's gitdir %s", gitdir);
+        snprintf(p, sizeof p, "%s/config", gitdir);
+        if (has_mark(p))
+            r = escaped("a planted payload is in the config of .git's gitdir %s", gitdir);
+    }
     if (r == PROBE_BLOCKED)
         return blockedf("git-plant %s: no payload reached .git/hooks/pre-commit or .git/config", m);
     return r;
+}
+
+// mkdir-write PATH: create PATH's missing parent directories, then write a hook-like payload.
+static int cmd_mkdir_write(int argc, char **argv)
+{
+    if (argc != 2)
+        return misuse("mkdir-write PATH");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    for (char *s = dir + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            note("mkdir %s: %s", dir, strerror(errno));
+        *s = '/';
+    }
+    if (put(argv[1], HOOK_PAYLOAD, O_TRUNC) != 0) {
+        char what[PATH_MAX + 16];
+        snprintf(what, sizeof what, "write(%s)", argv[1]);
+        return blocked(what, errno);
+    }
+    return escaped("wrote %s", argv[1]);
+}
+
+// hardlink-write SRC DST: hard-link a file the agent does not own into DST and open the link for
+// writing (nothing is written).
+static int cmd_hardlink_write(int argc, char **argv)
+{
+    if (argc != 3)
+        return misuse("hardlink-write SRC DST");
+    if (link(argv[1], argv[2]) != 0)
+        return blocked("link", errno);
+    note("linked %s -> %s", argv[2], argv[1]);
+    int fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return blocked("open(link, O_WRONLY)", errno);
+    close(fd);
+    return escaped("%s is writable through the hard link %s", argv[1], argv[2]);
+}
+
+// chmod-suid PATH: make a copy of this binary at PATH setuid and setgid (to whoever owns the
+// agent's files on the host). The escape is a set-id bit sticking.
+static int cmd_chmod_suid(int argc, char **argv)
+{
+    if (argc != 2)
+        return misuse("chmod-suid PATH");
+    int err = copy_self(argv[1], 0755);
+    if (err != 0)
+        return misuse("copy to %s: %s", argv[1], strerror(err));
+    int r = PROBE_BLOCKED;
+    if (chmod(argv[1], 04755) != 0)
+        r = combine(r, blocked("chmod(04755)", errno));
+    struct stat st;
+    if (stat(argv[1], &st) == 0 && (st.st_mode & S_ISUID))
+        r = combine(r, escaped("%s is setuid (owner uid %d in here)", argv[1], st.st_uid));
+    if (chmod(argv[1], 02755) != 0)
+        r = combine(r, blocked("chmod(02755)", errno));
+    if (stat(argv[1], &st) == 0 && (st.st_mode & S_ISGID))
+        r = combine(r, escaped("%s is setgid (group %d in here)", argv[1], st.st_gid));
+    if (chmod(argv[1], 06755) == 0 && stat(argv[1], &st) == 0)
+        note("final mode %o", st.st_mode & 07777);
+    if (r == PROBE_BLOCKED)
+        return blockedf("no set-id bit stuck on %s", argv[1]);
+    return r;
+}
+
+// setcap PATH: give PATH file capabilities (security.capability, CAP_SYS_ADMIN permitted and
+// effective).
+static int cmd_setcap(int argc, char **argv)
+{
+    if (argc != 2)
+        return misuse("setcap PATH");
+    int err = copy_self(argv[1], 0755);
+    if (err != 0)
+        return misuse("copy to %s: %s", argv[1], strerror(err));
+    struct {
+        uint32_t magic_etc;
+        struct {
+            uint32_t permitted, inheritable;
+        } data[2];
+    } cap;
+    memset(&cap, 0, sizeof cap);
+    cap.magic_etc = 0x02000000 | 0x000001; // VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE
+    cap.data[0].permitted = 1u << 21;      // CAP_SYS_ADMIN
+    if (setxattr(argv[1], "security.capability", &cap, sizeof cap, 0) != 0)
+        return blocked("setxattr(security.capability)", errno);
+    return escaped("%s carries file capabilities (CAP_SYS_ADMIN)", argv[1]);
 }
 
 // mknod PATH c|b MAJOR MINOR
@@ -592,6 +743,10 @@ const struct probe_command fs_commands[] = {
     {"exe-write-child", cmd_exe_write_child, "BINARY"},
     {"git-plant", cmd_git_plant, "MODE [ARG]"},
     {"mknod", cmd_mknod, "PATH c|b MAJOR MINOR"},
+    {"mkdir-write", cmd_mkdir_write, "PATH"},
+    {"hardlink-write", cmd_hardlink_write, "SRC DST"},
+    {"chmod-suid", cmd_chmod_suid, "PATH"},
+    {"setcap", cmd_setcap, "PATH"},
     {"exec-copy", cmd_exec_copy, "DIR"},
     {"memfd-exec", cmd_memfd_exec, ""},
     {"ldso-exec", cmd_ldso_exec, "DIR"},

@@ -422,7 +422,90 @@ static int cmd_x32(int argc, char **argv)
     return in_child(do_x32, argv[1]);
 }
 
+static int do_hibits(void *unused)
+{
+    (void)unused;
+    const unsigned long HI = 1UL << 32;
+    int r = PROBE_BLOCKED;
+    struct {
+        const char *what;
+        long a, b, c;
+    } socks[] = {
+        {"socket((1<<32)|AF_PACKET, SOCK_RAW, ETH_P_ALL)", (long)(HI | 17), 3, 0x0300},
+        {"socket((1<<32)|AF_VSOCK, SOCK_STREAM)", (long)(HI | 40), 1, 0},
+        {"socket(AF_NETLINK, SOCK_RAW, (1<<32)|NETLINK_AUDIT)", 16, 3, (long)(HI | 9)},
+        {"socket(AF_NETLINK, (1<<32)|SOCK_RAW, NETLINK_AUDIT)", 16, (long)(HI | 3), 9},
+    };
+    for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++) {
+        long fd = syscall(SYS_socket, socks[i].a, socks[i].b, socks[i].c);
+        if (fd >= 0) {
+            close((int)fd);
+            r = combine(r, escaped("%s opened", socks[i].what));
+        } else {
+            note("%s: %s", socks[i].what, strerror(errno));
+        }
+    }
+    char before[128] = "", after[128] = "";
+    ssize_t n = readlink("/proc/self/ns/user", before, sizeof before - 1);
+    before[n > 0 ? n : 0] = '\0';
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (syscall(SYS_unshare, (long)(HI | 0x10000000L)) != 0)
+            _exit(errno & 0x7f);
+        n = readlink("/proc/self/ns/user", after, sizeof after - 1);
+        after[n > 0 ? n : 0] = '\0';
+        _exit(strcmp(before, after) != 0 ? 0 : 126);
+    }
+    int st = wait_status(pid);
+    if (st == 0)
+        r = combine(r, escaped("unshare((1<<32)|CLONE_NEWUSER)"));
+    else
+        note("unshare((1<<32)|CLONE_NEWUSER): %s", st < 126 ? strerror(st) : "no effect");
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        long c = syscall(SYS_clone, (long)(HI | 0x10000000L | SIGCHLD), NULL, NULL, NULL, 0);
+        if (c == 0) {
+            n = readlink("/proc/self/ns/user", after, sizeof after - 1);
+            after[n > 0 ? n : 0] = '\0';
+            syscall(SYS_exit_group, strcmp(before, after) != 0 ? 0 : 126);
+        }
+        if (c < 0)
+            _exit(errno & 0x7f);
+        int cs = 0;
+        waitpid((pid_t)c, &cs, 0);
+        _exit(WIFEXITED(cs) ? WEXITSTATUS(cs) : 125);
+    }
+    st = wait_status(pid);
+    if (st == 0)
+        r = combine(r, escaped("clone((1<<32)|CLONE_NEWUSER)"));
+    else
+        note("clone((1<<32)|CLONE_NEWUSER): %s", st < 126 ? strerror(st) : "no effect");
+    long old = syscall(SYS_personality, 0xffffffffUL);
+    long set = syscall(SYS_personality, (long)(HI | (unsigned long)(old < 0 ? 0 : old) | ADDR_NO_RANDOMIZE));
+    long now = syscall(SYS_personality, 0xffffffffUL);
+    if (set >= 0 && now >= 0 && (now & ADDR_NO_RANDOMIZE) && !(old & ADDR_NO_RANDOMIZE))
+        r = combine(r, escaped("personality((1<<32)|ADDR_NO_RANDOMIZE) took effect"));
+    else
+        note("personality((1<<32)|ADDR_NO_RANDOMIZE): %s", set < 0 ? strerror(errno) : "no effect");
+    if (r == PROBE_BLOCKED)
+        return blockedf("no call with high argument bits got past the filter");
+    return r;
+}
+
+// hibits: denied calls with bits above 31 set in int arguments, which the kernel truncates but a
+// filter comparing 64-bit values might not (the CVE-2019-10063 pattern beyond ioctl).
+static int cmd_hibits(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return misuse("hibits");
+    return in_child(do_hibits, NULL);
+}
+
 const struct probe_command kern_commands[] = {
+    {"hibits", cmd_hibits, ""},
     {"io-uring", cmd_io_uring, ""},
     {"bpf", cmd_bpf, ""},
     {"perf", cmd_perf, ""},

@@ -50,7 +50,25 @@ static int do_unshare(void *arg)
     return errno == ENOSYS ? 1 : 1;
 }
 
-// Runs each namespace attack for the named types ("all" = every type). fn returns 0 on success.
+// The namespace a process (or, for pid and time, its future children) is in.
+static void ns_id(const char *name, bool for_children, char *out, size_t cap)
+{
+    char p[96];
+    snprintf(p, sizeof p, "/proc/self/ns/%s%s", name, for_children ? "_for_children" : "");
+    ssize_t n = readlink(p, out, cap - 1);
+    out[n > 0 ? n : 0] = '\0';
+}
+
+static const char *ns_name(int flag)
+{
+    for (const struct ns_flag *f = ns_flags; f->name; f++)
+        if (f->flag == flag)
+            return f->name;
+    return "?";
+}
+
+// Runs each namespace attack for the named types ("all" = every type). fn returns 0 only when
+// the process really ended up in a new namespace of that type.
 static int per_ns(int argc, char **argv, const char *call, int (*fn)(int flag))
 {
     if (argc < 2)
@@ -65,8 +83,10 @@ static int per_ns(int argc, char **argv, const char *call, int (*fn)(int flag))
                 r = combine(r, escaped("%s(new %s namespace)", call, f->name));
             else if (st == 128 + SIGSYS)
                 r = combine(r, blockedf("%s(new %s namespace): killed by SIGSYS", call, f->name));
+            else if (st == 126)
+                r = combine(r, blockedf("%s(new %s namespace): returned success but no new namespace", call, f->name));
             else
-                r = combine(r, blockedf("%s(new %s namespace): %s", call, f->name, strerror(st > 0 && st < 128 ? st : EINVAL)));
+                r = combine(r, blockedf("%s(new %s namespace): %s", call, f->name, strerror(st > 0 && st < 126 ? st : EINVAL)));
         }
         if (strcmp(argv[i], "all") != 0 && flag_for(argv[i]) == 0)
             return misuse("unknown namespace %s", argv[i]);
@@ -74,28 +94,59 @@ static int per_ns(int argc, char **argv, const char *call, int (*fn)(int flag))
     return r;
 }
 
-// Child exit codes carry the errno (1..127), 0 for success.
+// Child exit codes carry the errno (1..127), 0 for success; 126 = the call returned success but
+// no new namespace appeared.
 static int unshare_in_child(int flag)
 {
     fflush(stdout);
     pid_t pid = fork();
-    if (pid == 0)
-        _exit(unshare(flag) == 0 ? 0 : (errno & 0x7f));
+    if (pid == 0) {
+        const char *name = ns_name(flag);
+        bool children = flag == CLONE_NEWPID || flag == CLONE_NEWTIME;
+        char before[128], after[128];
+        ns_id(name, children, before, sizeof before);
+        if (unshare(flag) != 0)
+            _exit(errno & 0x7f);
+        ns_id(name, children, after, sizeof after);
+        _exit(strcmp(before, after) != 0 ? 0 : 126);
+    }
     return wait_status(pid);
 }
 
+// In the new process: exit 0 if its namespace differs from the parent's, else 126.
+static void exit_if_new_ns(const char *name, const char *parent_ns)
+{
+    char now[128];
+    ns_id(name, false, now, sizeof now);
+    syscall(SYS_exit_group, strcmp(now, parent_ns) != 0 ? 0 : 126);
+}
+
+static int reap_status(pid_t pid)
+{
+    int st = 0;
+    if (waitpid(pid, &st, __WALL) < 0)
+        return 125;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 125;
+}
+
+// clone() (not clone3) cannot ask for a time namespace: CLONE_NEWTIME (0x80) lies in the exit
+// signal bits (CSIGNAL). The probe refuses rather than report a bogus result.
 static int clone_in_child(int flag)
 {
+    if (flag == CLONE_NEWTIME)
+        return 22; // EINVAL
     fflush(stdout);
     pid_t outer = fork();
     if (outer == 0) {
+        const char *name = ns_name(flag);
+        char parent_ns[128];
+        ns_id(name, false, parent_ns, sizeof parent_ns);
         long r = syscall(SYS_clone, (unsigned long)flag | SIGCHLD, NULL, NULL, NULL, 0);
         if (r == 0)
-            syscall(SYS_exit_group, 0);
+            exit_if_new_ns(name, parent_ns);
         if (r < 0)
             _exit(errno & 0x7f);
-        waitpid((pid_t)r, NULL, 0);
-        _exit(0);
+        _exit(reap_status((pid_t)r));
     }
     return wait_status(outer);
 }
@@ -113,13 +164,18 @@ static int clone3_in_child(int flag)
         memset(&a, 0, sizeof a);
         a.flags = (uint64_t)(unsigned)flag;
         a.exit_signal = SIGCHLD;
+        const char *name = flag ? ns_name(flag) : "mnt";
+        char parent_ns[128];
+        ns_id(name, false, parent_ns, sizeof parent_ns);
         long r = syscall(SYS_clone3, &a, sizeof a);
-        if (r == 0)
-            syscall(SYS_exit_group, 0);
+        if (r == 0) {
+            if (flag == 0)
+                syscall(SYS_exit_group, 0);
+            exit_if_new_ns(name, parent_ns);
+        }
         if (r < 0)
             _exit(errno & 0x7f);
-        waitpid((pid_t)r, NULL, 0);
-        _exit(0);
+        _exit(reap_status((pid_t)r));
     }
     return wait_status(outer);
 }

@@ -320,7 +320,50 @@ static int cmd_fd_scan(int argc, char **argv)
     return blockedf("only fds 0, 1, 2 are open");
 }
 
+// proc-fds PID: open the file descriptors of PID through /proc/PID/fd/N (magic links that bypass
+// the mount view) and /proc/PID/map_files.
+static int cmd_proc_fds(int argc, char **argv)
+{
+    if (argc != 2)
+        return misuse("proc-fds PID");
+    int r = PROBE_BLOCKED;
+    const char *subdirs[] = {"fd", "map_files"};
+    for (int k = 0; k < 2; k++) {
+        char dir[64];
+        snprintf(dir, sizeof dir, "/proc/%s/%s", argv[1], subdirs[k]);
+        DIR *d = opendir(dir);
+        if (d == NULL) {
+            char what[96];
+            snprintf(what, sizeof what, "opendir(%s)", dir);
+            r = combine(r, blocked(what, errno));
+            continue;
+        }
+        struct dirent *e;
+        int n = 0;
+        while ((e = readdir(d)) != NULL && n < 64) {
+            if (e->d_name[0] == '.')
+                continue;
+            n++;
+            char p[PATH_MAX], target[PATH_MAX] = "";
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            ssize_t len = readlink(p, target, sizeof target - 1);
+            if (len > 0)
+                target[len] = '\0';
+            int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+            if (fd >= 0) {
+                close(fd);
+                r = combine(r, escaped("opened %s -> %s", p, target));
+            } else {
+                note("open(%s -> %s): %s", p, target, strerror(errno));
+            }
+        }
+        closedir(d);
+    }
+    return r;
+}
+
 const struct probe_command proc_commands[] = {
+    {"proc-fds", cmd_proc_fds, "PID"},
     {"ptrace-attach", cmd_ptrace_attach, "PID"},
     {"ptrace-child", cmd_ptrace_child, ""},
     {"vm-read-child", cmd_vm_read_child, ""},

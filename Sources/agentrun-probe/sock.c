@@ -91,8 +91,8 @@ static int cmd_connect_tcp(int argc, char **argv)
         return blocked("socket", errno);
     if (connect_timeout(fd, (struct sockaddr *)&ss, len, 3000) == 0) {
         fcntl(fd, F_SETFL, 0);
-        if (write(fd, "agentrun-probe\n", 15) < 0)
-            note("write: %s", strerror(errno));
+        if (send(fd, "agentrun-probe\n", 15, MSG_NOSIGNAL) < 0)
+            note("send: %s", strerror(errno));
         close(fd);
         return escaped("connected to %s port %s", argv[1], argv[2]);
     }
@@ -110,8 +110,8 @@ static int cmd_connect_unix(int argc, char **argv)
     if (fd < 0)
         return blocked("socket(AF_UNIX)", errno);
     if (connect(fd, (struct sockaddr *)&un, len) == 0) {
-        if (write(fd, "agentrun-probe\n", 15) < 0)
-            note("write: %s", strerror(errno));
+        if (send(fd, "agentrun-probe\n", 15, MSG_NOSIGNAL) < 0)
+            note("send: %s", strerror(errno));
         close(fd);
         return escaped("connected to %s", argv[1]);
     }

@@ -212,6 +212,9 @@ int ar_wexitstatus(int status);
 int ar_wifsignaled(int status);
 int ar_wtermsig(int status);
 
+/* 1 when `path` is the root of a cgroup2 filesystem (statfs magic), else 0. */
+int ar_is_cgroup2(const char *path);
+
 /* Kernel version triple from uname, for doctor. */
 int ar_kernel_release(char *buf, size_t len);
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Start-up cost of a sandbox: `agentrun -- /bin/true` under the default profile (everything on:
+# user/pid/mount/net/ipc/uts/cgroup namespaces, the full mount view, seccomp, Landlock, rlimits)
+# against bubblewrap configured for comparable isolation (same namespaces, the same read-only
+# system paths, /proc, /dev, private /tmp and home, the workspace, read-only .git/hooks and
+# .git/config, the same two seccomp programs, capabilities dropped, new session) and against the
+# bare command, in one hyperfine run. Prints the ratio agentrun / bwrap (target: <= 0.8).
+#
+#   bench/startup.sh [RUNS]        (root or an ordinary user; installs bubblewrap/hyperfine as root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-200}
+
+if ! command -v bwrap >/dev/null || ! command -v hyperfine >/dev/null || ! python3 -c 'import yaml' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap hyperfine python3-yaml >/dev/null
+    else
+        echo "install bubblewrap, hyperfine and python3-yaml first" >&2
+        exit 1
+    fi
+fi
+
+swift build -c release --product agentrun -Xswiftc -static-stdlib >/dev/null
+agentrun="$PWD/.build/release/agentrun"
+
+work=$(mktemp -d /tmp/agentrun-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+workspace="$work/workspace"
+mkdir -p "$workspace/.git/hooks" "$work/bpf"
+touch "$workspace/.git/config"
+"$agentrun" profile seccomp default --export "$work/bpf" >/dev/null
+
+# bwrap arguments mirroring the default profile's mount view.
+python3 - "$workspace" > "$work/bwrap.args" <<'PY'
+import os, sys, yaml
+workspace = sys.argv[1]
+profile = yaml.safe_load(open("profiles/default.yaml"))
+args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "agentrun"]
+for path in sorted(profile["filesystem"]["system"]):
+    if os.path.islink(path):
+        args += ["--symlink", os.readlink(path), path]
+    elif os.path.exists(path):
+        args += ["--ro-bind", path, path]
+args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home/agent"]
+args += ["--bind", workspace, workspace]
+for protected in (".git/hooks", ".git/config"):
+    args += ["--ro-bind", f"{workspace}/{protected}", f"{workspace}/{protected}"]
+for path in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"):
+    args += ["--ro-bind-try", path, path]
+args += ["--add-seccomp-fd", "8", "--add-seccomp-fd", "9"]
+print(" ".join(args))
+PY
+
+cd "$workspace"
+bwrap_cmd="bwrap $(cat "$work/bwrap.args") -- /bin/true 8<$work/bpf/syscalls.bpf 9<$work/bpf/arguments.bpf"
+eval "$bwrap_cmd"  # fails loudly if the comparison is misconfigured
+"$agentrun" -- /bin/true
+
+hyperfine --warmup 10 --runs "$runs" --export-json "$work/result.json" \
+    -n agentrun "$agentrun -- /bin/true" \
+    -n bwrap "$bwrap_cmd" \
+    -n bare "/bin/true"
+
+python3 - "$work/result.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+a, b, t = r["agentrun"], r["bwrap"], r["bare"]
+print(f"agentrun mean {a['mean']*1e3:.2f} ms (median {a['median']*1e3:.2f}), bwrap {b['mean']*1e3:.2f} ms (median {b['median']*1e3:.2f}), bare {t['mean']*1e3:.2f} ms")
+print(f"ratio agentrun/bwrap: mean {a['mean']/b['mean']:.2f}, median {a['median']/b['median']:.2f} (target <= 0.8)")
+PY
