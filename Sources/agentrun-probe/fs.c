@@ -508,6 +508,17 @@ static int cmd_git_plant(int argc, char **argv)
         plant_hook("evil-repo/hooks/pre-commit");
         plant_config("evil-repo/config");
         step("write .git as a file: gitdir: evil-repo", put(".git", "gitdir: evil-repo\n", O_EXCL));
+    } else if (strcmp(m, "commondir") == 0) {
+        // git reads config and hooks from $GIT_DIR/commondir when that file exists (worktree
+        // plumbing): point it at an agent-made directory.
+        const char *dirs[] = {"evil-common", "evil-common/hooks", "evil-common/objects", "evil-common/refs",
+                              "evil-common/refs/heads"};
+        for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+            mkdir(dirs[i], 0755);
+        step("write evil-common/HEAD", put("evil-common/HEAD", "ref: refs/heads/main\n", O_TRUNC));
+        plant_hook("evil-common/hooks/pre-commit");
+        plant_config("evil-common/config");
+        step("write .git/commondir -> ../evil-common", put(".git/commondir", "../evil-common\n", O_TRUNC));
     } else if (strcmp(m, "path") == 0) {
         if (argc != 3)
             return misuse("git-plant path FILE");
@@ -525,6 +536,23 @@ static int cmd_git_plant(int argc, char **argv)
     if (has_mark(".git/config"))
         r = escaped("a planted payload is in .git/config");
     char gbuf[PATH_MAX], p[PATH_MAX + 32];
+    ssize_t cn = read_file(".git/commondir", gbuf, sizeof gbuf);
+    if (cn > 0) {
+        char *nl = strchr(gbuf, '\n');
+        if (nl)
+            *nl = '\0';
+        const char *fmt[] = {"%s/hooks/pre-commit", "%s/config"};
+        for (int i = 0; i < 2; i++) {
+            char rel[PATH_MAX];
+            snprintf(rel, sizeof rel, fmt[i], gbuf);
+            if (gbuf[0] == '/')
+                snprintf(p, sizeof p, "%s", rel);
+            else
+                snprintf(p, sizeof p, ".git/%s", rel);
+            if (has_mark(p))
+                r = escaped("a planted payload is in %s, which git uses through .git/commondir", p);
+        }
+    }
     const char *gitdir = gitdir_of_file(gbuf, sizeof gbuf);
     if (gitdir != NULL) {
         snprintf(p, sizeof p, "%s/hooks/pre-commit", gitdir);

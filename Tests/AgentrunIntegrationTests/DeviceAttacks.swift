@@ -77,6 +77,18 @@ struct DeviceAttacks {
         expectBlocked(t.probeIn(["mknod", t.path("disk"), "b", major, minor]), "mknod of the host disk")
     }
 
+    @Test("the host's terminals in /dev/pts are unreachable (a private devpts)")
+    func hostPts() throws {
+        let t = try TestDir("dev")
+        let pty = try PseudoTerminal()
+        // Control: the host opens its own pty slave.
+        expectControlSucceeds(t.probeOnHost(["read", pty.slavePath], control: false), "opening \(pty.slavePath) on the host")
+        expectBlocked(t.probeIn(["read", pty.slavePath]), "opening the host terminal \(pty.slavePath)")
+        let ls = t.probeIn(["ls", "/dev/pts"])
+        let visible = ls.stdout.split(separator: "\n").filter { $0 != "ptmx" }
+        #expect(visible.isEmpty, "the sandbox sees terminals in /dev/pts: \(visible)")
+    }
+
     @Test("the host's /dev/shm is not shared")
     func devShmPrivate() throws {
         let t = try TestDir("dev")

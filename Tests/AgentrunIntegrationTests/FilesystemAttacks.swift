@@ -161,11 +161,43 @@ struct FilesystemAttacks {
         // Control: the default profile allows exec from the workspace and /tmp; elsewhere the host
         // shows the primitive works.
         if location == "workspace" || location == "/tmp" {
-            expectControlSucceeds(t.sandbox([probe, "exec-copy", dir]), "running a binary copied into \(location) (default profile)")
+            expectControlSucceeds(t.probeIn(["exec-copy", dir]), "running a binary copied into \(location) (default profile)")
         } else {
             expectControlSucceeds(t.probeOnHost(["exec-copy", t.workspace]), "running a copied binary on the host")
         }
         expectBlocked(t.sandbox([probe, "exec-copy", dir], profile: profile), "running a binary the agent wrote into \(location)")
+    }
+
+    @Test("ci-untrusted: .github, .gitlab-ci.yml, .envrc, .git/modules and .git/worktrees are read-only")
+    func ciUntrustedProtectedPaths() throws {
+        let targets = [".github/workflows/pwn.yml", ".gitlab-ci.yml", ".envrc", ".git/modules/sub/hooks/pre-commit",
+                       ".git/worktrees/wt/config"]
+        for target in targets {
+            // Control: the default profile does not protect these paths.
+            let c = try TestDir("exec")
+            _ = Harness.run(["git", "init", "-q", c.workspace])
+            expectControlSucceeds(c.probeIn(["mkdir-write", c.path(target)]), "writing \(target) under the default profile")
+
+            let t = try TestDir("exec")
+            _ = Harness.run(["git", "init", "-q", t.workspace])
+            let (probe, profile) = try ciUntrusted(t)
+            expectBlocked(t.sandbox([probe, "mkdir-write", t.path(target)], profile: profile), "writing \(target) under ci-untrusted")
+            #expect(!t.exists(target), "\(target) appeared on the host")
+        }
+    }
+
+    @Test("hard-linking a system file into the workspace does not make it writable")
+    func hardLinkSystemFile() throws {
+        let t = try TestDir("fs")
+        // Control: root on the host links /etc/ld.so.cache (same filesystem) and may open the
+        // link for writing (nothing is written; the link is removed).
+        if controlNeedsRoot() {
+            expectControlSucceeds(t.probeOnHost(["hardlink-write", "/etc/ld.so.cache", t.path("cache-link")]), "hard-linking /etc/ld.so.cache as root")
+            unlink(t.path("cache-link"))
+        }
+        for src in ["/etc/ld.so.cache", "/usr/bin/env", "/etc/passwd"] {
+            expectBlocked(t.probeIn(["hardlink-write", src, t.path("link-\((src as NSString).lastPathComponent)")]), "hard-linking \(src) into the workspace")
+        }
     }
 
     @Test("ci-untrusted: fileless exec from a memfd is refused")
@@ -183,7 +215,8 @@ struct FilesystemAttacks {
         // ld.so FILE needs exec permission on ld.so only; the file is mmapped PROT_EXEC, which
         // only a noexec mount refuses (Landlock does not check mmap).
         expectControlSucceeds(t.probeOnHost(["ldso-exec", t.workspace]), "ld.so FILE on the host")
-        expectBlocked(t.sandbox([probe, "ldso-exec", t.workspace], profile: profile), "ld.so running an agent-written binary in the workspace")
-        expectBlocked(t.sandbox([probe, "ldso-exec", "/tmp"], profile: profile), "ld.so running an agent-written binary in /tmp")
+        for dir in [t.workspace, "/tmp", "/dev/shm", "/home/agent"] {
+            expectBlocked(t.sandbox([probe, "ldso-exec", dir], profile: profile), "ld.so running an agent-written binary in \(dir)")
+        }
     }
 }

@@ -23,6 +23,10 @@ enum GitSetup: String, CustomStringConvertible {
     case symlinkedPaths
     /// .git -> repo-store (a real repository directory elsewhere in the workspace), made by the host.
     case symlinkedDotGit
+    /// .git/config -> /etc/shadow and .git/hooks -> /root: a workspace from an untrusted source.
+    case symlinksToHostSecrets
+    /// .git -> a directory outside the workspace (TestDir.host/gitdir, empty).
+    case dotGitOutsideWorkspace
 
     var description: String { rawValue }
 
@@ -45,6 +49,13 @@ enum GitSetup: String, CustomStringConvertible {
             try gitInit(t.workspace)
             try FileManager.default.moveItem(atPath: t.path(".git"), toPath: t.path("repo-store"))
             try FileManager.default.createSymbolicLink(atPath: t.path(".git"), withDestinationPath: "repo-store")
+        case .symlinksToHostSecrets:
+            try FileManager.default.createDirectory(atPath: t.path(".git"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: t.path(".git/config"), withDestinationPath: "/etc/shadow")
+            try FileManager.default.createSymbolicLink(atPath: t.path(".git/hooks"), withDestinationPath: "/root")
+        case .dotGitOutsideWorkspace:
+            try FileManager.default.createDirectory(atPath: t.hostPath("gitdir"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: t.path(".git"), withDestinationPath: t.hostPath("gitdir"))
         }
     }
 
@@ -73,6 +84,33 @@ func protectedGitState(_ t: TestDir) -> String {
     }
     let config = (try? String(contentsOfFile: t.path(".git/config"), encoding: .utf8)) ?? ""
     out.append("config: \(config)")
+    // What git itself resolves as the hooks directory and the config (commondir, gitdir files...).
+    let env = ["GIT_CEILING_DIRECTORIES": (t.workspace as NSString).deletingLastPathComponent]
+    for what in ["hooks", "config"] {
+        let r = Harness.run(["git", "-C", t.workspace, "rev-parse", "--git-path", what], env: env, timeout: 10)
+        guard r.status == 0 else { continue }
+        var resolved = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !resolved.hasPrefix("/") { resolved = t.workspace + "/" + resolved }
+        resolved = (resolved as NSString).standardizingPath
+        let expected = (t.path(".git/" + what) as NSString).standardizingPath
+        if resolved != expected && (resolved as NSString).resolvingSymlinksInPath != (expected as NSString).resolvingSymlinksInPath {
+            let file = what == "hooks" ? resolved + "/pre-commit" : resolved
+            let content = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            out.append("git resolves \(what) to \(resolved) \(content.contains("agentrun-probe-pwned") ? "PAYLOAD" : "")")
+        }
+    }
+    // .git as a file ("gitdir: DIR") makes git use DIR's hooks and config.
+    var isDotGitDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: t.path(".git"), isDirectory: &isDotGitDir), !isDotGitDir.boolValue,
+       let pointer = try? String(contentsOfFile: t.path(".git"), encoding: .utf8), pointer.hasPrefix("gitdir: ") {
+        let dir = pointer.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = dir.hasPrefix("/") ? dir : t.path(dir)
+        out.append(".git is a gitdir file -> \(dir)")
+        for f in ["hooks/pre-commit", "config"] {
+            let content = (try? String(contentsOfFile: base + "/" + f, encoding: .utf8)) ?? ""
+            out.append("gitdir \(f): \(content.contains("agentrun-probe-pwned") ? "PAYLOAD" : "\(content.count) bytes")")
+        }
+    }
     return out.joined(separator: "\n")
 }
 
@@ -154,6 +192,41 @@ struct GitProtectionAttacks {
 
     @Test("a host-made .git/config symlink into the workspace does not expose its target")
     func hostSymlinkedConfig() throws { try attack(["path", "gitconfig-real"], .symlinkedPaths) }
+
+    @Test("redirecting git's hooks and config through .git/commondir is refused")
+    func commondir() throws { try attack(["commondir"], .repository) }
+
+    @Test("creating .git as a gitdir file pointing at an agent-made repository is refused")
+    func dotGitFile() throws { try attack(["dotgit-file"], .noGit) }
+
+    @Test("a protected path symlinked to a host secret does not expose it")
+    func protectedSymlinkToHostSecret() throws {
+        let t = try TestDir("git")
+        try GitSetup.symlinksToHostSecrets.apply(t)
+        // Control: on the host, root reads /etc/shadow and lists /root through the links.
+        if controlNeedsRoot() {
+            expectControlSucceeds(t.probeOnHost(["read", t.path(".git/config")]), "reading .git/config -> /etc/shadow on the host")
+            expectControlSucceeds(t.probeOnHost(["read", t.path(".git/hooks")]), "listing .git/hooks -> /root on the host")
+        }
+        expectBlocked(t.probeIn(["read", t.path(".git/config")]), "reading /etc/shadow through the protected .git/config symlink")
+        expectBlocked(t.probeIn(["read", t.path(".git/hooks")]), "listing /root through the protected .git/hooks symlink")
+    }
+
+    @Test("a .git symlink pointing outside the workspace: nothing is created or written there")
+    func dotGitSymlinkOutside() throws {
+        // Control: on the host the attack writes through the link into the outside directory.
+        let c = try TestDir("git")
+        try GitSetup.dotGitOutsideWorkspace.apply(c)
+        expectControlSucceeds(c.probeOnHost(["git-plant", "hooks-mkdir"]), "planting hooks through .git -> outside on the host")
+
+        let t = try TestDir("git")
+        try GitSetup.dotGitOutsideWorkspace.apply(t)
+        expectSuccess(t.sandbox(["true"]), "a run in a workspace whose .git points outside it")
+        expectBlocked(t.probeIn(["git-plant", "hooks-mkdir"]), "planting hooks through .git -> outside")
+        expectBlocked(t.probeIn(["git-plant", "config-mkdir"]), "writing config through .git -> outside")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: t.hostPath("gitdir"))) ?? ["<unreadable>"]
+        #expect(left.isEmpty, "something was created outside the workspace through the .git symlink: \(left)")
+    }
 
     @Test("a host-made .git symlink to a repository in the workspace stays protected")
     func hostSymlinkedDotGit() throws {

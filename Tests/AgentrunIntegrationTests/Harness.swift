@@ -608,6 +608,14 @@ enum Host {
 
     static func isAlive(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
+    /// Whether this process has capability `cap` in its effective set.
+    static func hasCapability(_ cap: Int) -> Bool {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let v = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return v & (1 << UInt64(cap)) != 0
+    }
+
     /// Host pids whose command line mentions `needle` (e.g. a test's workspace path).
     static func pids(commandLineContaining needle: String) -> [pid_t] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }

@@ -206,8 +206,12 @@ struct Lifecycle {
     @Test("HOME and /tmp are private, empty and writable")
     func privateHomeAndTmp() throws {
         let t = try TestDir("life")
-        let r = t.sandbox(["sh", "-c", "test -z \"$(ls -A /tmp)\" && test -z \"$(ls -A $HOME)\" && echo x > /tmp/a && echo y > $HOME/b && cat /tmp/a $HOME/b"])
-        #expect(r.status == 0 && r.stdout == "x\ny\n", "\(r)")
+        // The workspace lives under /tmp here, so its mount point's ancestors are the only entries
+        // allowed in the private /tmp.
+        let top = t.workspace.hasPrefix("/tmp/") ? String(t.workspace.dropFirst(5).split(separator: "/").first ?? "") : ""
+        let r = t.sandbox(["sh", "-c", "ls -A /tmp | grep -vx '\(top)'; echo --; ls -A $HOME; echo --; echo x > /tmp/a && echo y > $HOME/b && cat /tmp/a $HOME/b"])
+        #expect(r.status == 0 && r.stdout == "--\n--\nx\ny\n", "\(r)")
+        #expect(!t.exists("/tmp/a") || (try? String(contentsOfFile: "/tmp/a", encoding: .utf8)) != "x\n", "the agent's /tmp/a reached the host")
     }
 
     @Test("files the agent creates in the workspace belong to the caller on the host")

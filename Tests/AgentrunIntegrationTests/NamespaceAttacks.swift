@@ -40,8 +40,11 @@ struct NamespaceAttacks {
     @Test("clone with any other CLONE_NEW* flag is refused")
     func cloneOthers() throws {
         let t = try TestDir("ns")
-        if controlNeedsRoot() { expectControlSucceeds(t.probeOnHost(["clone-ns"] + Self.otherNamespaces), "clone(CLONE_NEW*) on the host") }
-        for ns in Self.otherNamespaces {
+        // clone() cannot ask for a time namespace (CLONE_NEWTIME lies in its exit-signal bits):
+        // unshare and clone3 cover that one.
+        let kinds = Self.otherNamespaces.filter { $0 != "time" }
+        if controlNeedsRoot() { expectControlSucceeds(t.probeOnHost(["clone-ns"] + kinds), "clone(CLONE_NEW*) on the host") }
+        for ns in kinds {
             expectBlocked(t.probeIn(["clone-ns", ns]), "clone(CLONE_NEW\(ns.uppercased()))")
         }
     }
@@ -54,7 +57,7 @@ struct NamespaceAttacks {
         let plain = t.probeIn(["clone3-plain"])
         expectBlocked(plain, "clone3")
         #expect(plain.stdout.contains(String(cString: strerror(ENOSYS))), "clone3 must fail with ENOSYS (so libc falls back to clone)\n\(plain)")
-        expectBlocked(t.probeIn(["clone3-ns", "user", "mnt", "pid", "net"]), "clone3(CLONE_NEW*)")
+        expectBlocked(t.probeIn(["clone3-ns", "all"]), "clone3(CLONE_NEW*)")
     }
 
     @Test("setns into the namespaces of pid 1 (by /proc/1/ns/* and by pidfd) is refused")
@@ -117,8 +120,10 @@ struct NamespaceAttacks {
     @Test("fspick of a read-only mount is refused")
     func fspick() throws {
         let t = try TestDir("ns")
-        if controlNeedsRoot() { expectControlSucceeds(t.probeOnHost(["fspick", "/usr"]), "fspick in a private mount namespace") }
+        // fspick needs the root of a mount: / on the host, /usr (a bind) and / in the sandbox.
+        if controlNeedsRoot() { expectControlSucceeds(t.probeOnHost(["fspick", "/"]), "fspick(/) in a private mount namespace") }
         expectBlocked(t.probeIn(["fspick", "/usr"]), "fspick(/usr)")
+        expectBlocked(t.probeIn(["fspick", "/"]), "fspick(/)")
     }
 
     @Test("mount_setattr cannot clear MOUNT_ATTR_RDONLY")
@@ -170,6 +175,22 @@ struct NamespaceAttacks {
         for ns in ["user", "mnt", "pid", "net", "ipc", "uts", "cgroup"] {
             #expect(i[ns] != nil && i[ns] != h[ns], "the sandbox shares the host's \(ns) namespace (\(i[ns] ?? "?"))")
         }
+    }
+
+    @Test("a nested agentrun cannot start a laxer sandbox (network: host) from inside")
+    func nestedAgentrun() throws {
+        let t = try TestDir("ns")
+        let listener = try HostProcess([t.probe, "listen-tcp", "127.0.0.1", "0"])
+        let port = try #require(listener.waitForLine(prefix: "listening "))
+        let inner = t.path("agentrun")
+        try FileManager.default.copyItem(atPath: Harness.agentrun, toPath: inner)
+        chmod(inner, 0o755)
+        try t.write("lax.yaml", "extends: default\nnetwork: host\n")
+        let nested = [inner, "--profile", t.path("lax.yaml"), "--workspace", t.workspace, "--", t.probe, "connect-tcp", "127.0.0.1", port]
+        // Control: run on the host, the same command line reaches the host listener.
+        expectControlSucceeds(Harness.run(nested, cwd: t.workspace), "the nested command line on the host")
+        let r = t.sandbox(nested)
+        #expect(r.status != 0 && !r.stdout.contains("escaped:"), "ESCAPE: an agentrun started inside the sandbox ran a laxer policy\n\(r)")
     }
 
     @Test("SysV shared memory of the host is invisible (IPC namespace)")

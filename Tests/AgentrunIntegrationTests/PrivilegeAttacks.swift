@@ -66,6 +66,27 @@ struct PrivilegeAttacks {
         expectBlocked(t.probeIn(["suid-exec", suid]), "elevating through a setuid-root binary")
     }
 
+    @Test("the agent cannot plant a setuid or setgid binary in the workspace")
+    func plantSetuidFile() throws {
+        let t = try TestDir("priv")
+        // Control: the caller (root here) can make a set-id file in the workspace on the host.
+        expectControlSucceeds(t.probeOnHost(["chmod-suid", t.path("suid-control")]), "chmod 4755/2755 on the host")
+        let r = t.probeIn(["chmod-suid", t.path("suid-shell")])
+        // On the host the file belongs to the caller (root when agentrun runs as root): a set-id
+        // bit there is a setuid-root (or setuid-caller) binary planted for later.
+        let st = try #require(Host.stat(t.path("suid-shell")), "the probe could not create its copy\n\(r)")
+        #expect(st.st_mode & (S_ISUID | S_ISGID) == 0,
+                "ESCAPE: a set-id binary owned by \(st.st_uid):\(st.st_gid) with mode \(String(st.st_mode & 0o7777, radix: 8)) is in the workspace on the host\n\(r)")
+        expectBlocked(r, "making a workspace file setuid/setgid")
+    }
+
+    @Test("the agent cannot give a workspace file capabilities (security.capability)")
+    func fileCapabilities() throws {
+        let t = try TestDir("priv")
+        if controlNeedsRoot() { expectControlSucceeds(t.probeOnHost(["setcap", t.path("cap-control")]), "setting file capabilities as root") }
+        expectBlocked(t.probeIn(["setcap", t.path("cap-probe")]), "setting security.capability on a workspace file")
+    }
+
     @Test("the agent is not root on the host (no mapping to host uid 0)")
     func notHostRoot() throws {
         let t = try TestDir("priv")

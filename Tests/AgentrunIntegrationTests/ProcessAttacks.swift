@@ -69,6 +69,14 @@ struct ProcessAttacks {
         }
     }
 
+    @Test("the sandbox init's file descriptors and mappings cannot be opened through /proc/1/fd and /proc/1/map_files")
+    func procFdsInit() throws {
+        let t = try TestDir("proc")
+        let target = try hostTarget(t)
+        if controlNeedsRoot() { expectControlSucceeds(t.probeOnHost(["proc-fds", "\(target.pid)"]), "opening a host process's fds through /proc") }
+        expectBlocked(t.probeIn(["proc-fds", "1"]), "opening pid 1's fds through /proc/1/fd")
+    }
+
     @Test("the sandbox init's memory cannot be opened through /proc/1/mem")
     func procMemInit() throws {
         let t = try TestDir("proc")
@@ -131,12 +139,16 @@ struct ProcessAttacks {
     func initEnvironment() throws {
         let t = try TestDir("proc")
         let secret = "ghp_agentrunIT\(UInt32.random(in: 0...UInt32.max))"
+        // Spelled in hex on the probe's command line: agentrun's argv shows up in /proc/1/cmdline.
+        let needle = "hex:" + secret.utf8.map { String(format: "%02x", $0) }.joined()
         // Control: a host process's environ shows the secret to the same user.
         let target = try hostTarget(t, env: ["GITHUB_TOKEN": secret])
-        expectControlSucceeds(t.probeOnHost(["contains", "/proc/\(target.pid)/environ", secret]), "reading a secret from /proc/<pid>/environ")
+        expectControlSucceeds(t.probeOnHost(["contains", "/proc/\(target.pid)/environ", needle]), "reading a secret from /proc/<pid>/environ")
         let env = ["GITHUB_TOKEN": secret, "AWS_SECRET_ACCESS_KEY": secret]
-        expectBlocked(t.probeIn(["contains", "/proc/1/environ", secret], env: env), "reading the host secret from /proc/1/environ")
-        expectBlocked(t.probeIn(["contains", "/proc/self/environ", secret], env: env), "reading the host secret from /proc/self/environ")
-        expectBlocked(t.probeIn(["contains", "/proc/1/cmdline", secret], env: env), "reading the host secret from /proc/1/cmdline")
+        expectBlocked(t.probeIn(["contains", "/proc/1/environ", needle], env: env), "reading the host secret from /proc/1/environ")
+        expectBlocked(t.probeIn(["contains", "/proc/self/environ", needle], env: env), "reading the host secret from /proc/self/environ")
+        expectBlocked(t.probeIn(["contains", "/proc/1/cmdline", needle], env: env), "reading the host secret from /proc/1/cmdline")
+        // agentrun's init is a fork of agentrun: its memory holds the host environment.
+        expectBlocked(t.probeIn(["vm-read-pid", "1"], env: env), "reading the init's memory")
     }
 }
