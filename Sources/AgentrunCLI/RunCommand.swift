@@ -95,7 +95,7 @@ public struct RunOptions: Sendable, Equatable {
             runID: RunID.make(), hostEnvironment: environment, currentDirectory: cwd)
         do {
             let plan = try LaunchPlanner.plan(request, host: HostInfo.current(), seed: UInt32.random(in: 0...UInt32.max))
-            let outcome = try SandboxRun.execute(plan, verbose: verbose) { Console.error("agentrun: \($0)") }
+            let outcome = try SandboxRun.execute(plan, terminal: TerminalPlan.detect(), verbose: verbose) { Console.error("agentrun: \($0)") }
             switch outcome {
             case .timedOut:
                 Console.error("agentrun: timed out after \(Units.formatDuration(plan.wallTimeout ?? 0)); the sandbox was killed")

@@ -12,6 +12,27 @@ public struct SandboxProcess: Sendable {
     public var pid: Int32
     public var pidfd: Int32
     public var statusFD: Int32
+    /// The master of the sandbox's pty when the agent got a terminal, else -1.
+    public var ptyMaster: Int32
+}
+
+/// Whether the agent gets its own terminal: a pty inside the sandbox, relayed by the supervisor.
+public struct TerminalPlan: Sendable, Equatable {
+    /// Bit N set: fd N of the agent is the pty (the others pass through unchanged).
+    public var fds: UInt32
+    public var rows: UInt16
+    public var cols: UInt16
+
+    /// A pty when agentrun's stdin and stdout are terminals (an interactive session).
+    public static func detect() -> TerminalPlan? {
+        guard ar_isatty(0) == 1, ar_isatty(1) == 1 else { return nil }
+        var fds: UInt32 = 0
+        for fd: Int32 in 0...2 where ar_isatty(fd) == 1 { fds |= 1 << UInt32(fd) }
+        var rows: UInt16 = 0
+        var cols: UInt16 = 0
+        _ = ar_winsize(1, &rows, &cols)
+        return TerminalPlan(fds: fds, rows: rows, cols: cols)
+    }
 }
 
 /// Calls `ar_spawn` with a `LaunchPlan`: copies every string and array into C memory that lives
@@ -20,9 +41,15 @@ public struct SandboxProcess: Sendable {
 ///
 /// Must run on the main thread: the sandbox's PR_SET_PDEATHSIG follows the thread that cloned it.
 public enum SandboxLauncher {
-    public static func spawn(_ plan: LaunchPlan, cgroupFD: Int32 = -1) throws(LaunchError) -> SandboxProcess {
+    public static func spawn(_ plan: LaunchPlan, cgroupFD: Int32 = -1, terminal: TerminalPlan? = nil) throws(LaunchError) -> SandboxProcess {
         let arena = CArena()
         defer { arena.free() }
+
+        var ptySocket: [Int32] = [-1, -1]
+        if terminal != nil, ar_socketpair_cloexec(&ptySocket) != 0 {
+            throw LaunchError(stage: "create the terminal channel", cause: Errno.describe(errno))
+        }
+        defer { for fd in ptySocket where fd >= 0 { close(fd) } }
 
         var workspaceTree: Int32 = -1
         defer { if workspaceTree >= 0 { close(workspaceTree) } }
@@ -99,6 +126,15 @@ public enum SandboxLauncher {
         config.seccomp_bpf2_len = plan.seccomp.argumentProgram.count / 8
         config.exec_candidates = UnsafeRawPointer(candidates).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
         config.n_exec_candidates = plan.execCandidates.count
+        config.pty_socket = -1
+        config.pty_socket_parent = -1
+        if let terminal {
+            config.pty_socket = ptySocket[1]
+            config.pty_socket_parent = ptySocket[0]
+            config.pty_fds = terminal.fds
+            config.pty_rows = terminal.rows
+            config.pty_cols = terminal.cols
+        }
         config.argv = UnsafePointer(argv)
         config.envp = UnsafePointer(envp)
 
@@ -106,7 +142,7 @@ public enum SandboxLauncher {
         guard ar_spawn(&config, &result) == 0 else {
             throw LaunchFailure.describe(result.error, plan: plan)
         }
-        return SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd)
+        return SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master)
     }
 
     /// Root only: a detached clone of the workspace whose on-disk owner (the invoking user) appears

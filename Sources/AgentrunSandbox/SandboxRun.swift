@@ -10,7 +10,7 @@ import Glibc
 /// One agent run, start to finish: cgroup, launch, supervision, cleanup.
 public enum SandboxRun {
     /// Runs the plan on the calling (main) thread. `log` receives verbose lines.
-    public static func execute(_ plan: LaunchPlan, verbose: Bool, log: (String) -> Void) throws(LaunchError) -> RunOutcome {
+    public static func execute(_ plan: LaunchPlan, terminal: TerminalPlan? = nil, verbose: Bool, log: (String) -> Void) throws(LaunchError) -> RunOutcome {
         var cgroup: RunCgroup?
         if plan.limits.memory != nil || plan.limits.processes != nil {
             switch RunCgroup.create(runID: plan.runID, limits: plan.limits) {
@@ -22,11 +22,13 @@ public enum SandboxRun {
         defer { cgroup?.remove() }
         if verbose {
             for line in plan.summary(cgroup: cgroup) { log(line) }
+            log(terminal.map { "terminal: a pty inside the sandbox (\($0.cols)x\($0.rows)), relayed; the host terminal is never the agent's" }
+                ?? "terminal: none (stdin or stdout is not a terminal); fds 0-2 pass through")
         }
 
         let sandbox: SandboxProcess
         do {
-            sandbox = try SandboxLauncher.spawn(plan, cgroupFD: cgroup?.fd ?? -1)
+            sandbox = try SandboxLauncher.spawn(plan, cgroupFD: cgroup?.fd ?? -1, terminal: terminal)
         } catch {
             removeCreated(plan.created, verbose: verbose, log: log)
             throw error

@@ -46,6 +46,8 @@ public enum Supervisor {
         case exit = 2
         case deadline = 3
         case grace = 4
+        case terminalInput = 5
+        case terminalOutput = 6
     }
 
     public static func wait(for sandbox: SandboxProcess, wallTimeout: Double?, killGrace: Double) -> RunOutcome {
@@ -67,9 +69,22 @@ public enum Supervisor {
         defer { if grace >= 0 { close(grace) } }
         var timedOut = false
 
+        var relay: TerminalRelay?
+        if sandbox.ptyMaster >= 0 {
+            let terminal = TerminalRelay(master: sandbox.ptyMaster)
+            relay = terminal
+            _ = ar_epoll_add(epoll, 0, Tag.terminalInput.rawValue)
+            _ = ar_epoll_add(epoll, terminal.master, Tag.terminalOutput.rawValue)
+        }
+        defer { relay?.finish() }
+
         var tags = [UInt64](repeating: 0, count: 8)
         while true {
-            let n = ar_epoll_wait(epoll, &tags, Int32(tags.count), -1)
+            // A backlog of input for the pty is retried every 20 ms; otherwise wait for events.
+            let n = ar_epoll_wait(epoll, &tags, Int32(tags.count), relay?.hasPending == true ? 20 : -1)
+            if let relay, relay.hasPending, relay.flush(), relay.readingInput {
+                _ = ar_epoll_add(epoll, 0, Tag.terminalInput.rawValue)
+            }
             if n == -EINTR { continue }
             precondition(n >= 0, "epoll_wait failed")
             for tag in tags.prefix(Int(n)).compactMap(Tag.init(rawValue:)) {
@@ -78,8 +93,16 @@ public enum Supervisor {
                     while true {
                         let sig = ar_signalfd_read(signals)
                         if sig <= 0 { break }
-                        _ = ar_pidfd_send_signal(sandbox.pidfd, sig)
+                        if sig == SIGWINCH, let relay {
+                            relay.resize()  // the pty's line discipline signals the agent
+                        } else {
+                            _ = ar_pidfd_send_signal(sandbox.pidfd, sig)
+                        }
                     }
+                case .terminalInput:
+                    if let relay, !relay.input() { _ = ar_epoll_del(epoll, 0) }
+                case .terminalOutput:
+                    if let relay, !relay.output() { _ = ar_epoll_del(epoll, relay.master) }
                 case .deadline:
                     timedOut = true
                     if killGrace <= 0 {

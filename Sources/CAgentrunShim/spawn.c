@@ -34,7 +34,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 #include "internal.h"
 
@@ -513,11 +515,23 @@ static void ar_landlock(const struct ar_spawn_config *c, int errfd) {
  * The agent (pid 2)
  * ------------------------------------------------------------------------------------------- */
 
-static void ar_agent_main(const struct ar_spawn_config *c, int errfd, mode_t umask_saved) {
+static void ar_agent_main(const struct ar_spawn_config *c, int errfd, mode_t umask_saved, const char *pty_path) {
     if (ar_set_mask(SIG_SETMASK, 0) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
     /* A new session without a controlling terminal: TIOCSTI into the host terminal is impossible
      * (it needs the terminal to be the caller's controlling tty), on top of the seccomp rule. */
     if (syscall(SYS_setsid) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
+
+    /* The sandbox's own pty becomes the controlling terminal: opened by a session leader without
+     * O_NOCTTY. The host terminal is never the agent's (the supervisor relays bytes). */
+    if (pty_path && pty_path[0]) {
+        int slave = open(pty_path, O_RDWR | O_CLOEXEC);
+        if (slave < 0) ar_fail(errfd, AR_STAGE_PTY, errno, 1);
+        if (ioctl(slave, TIOCSCTTY, 0) < 0) ar_fail(errfd, AR_STAGE_PTY, errno, 2);
+        for (int fd = 0; fd < 3; fd++) {
+            if ((c->pty_fds & (1u << fd)) && dup2(slave, fd) < 0) ar_fail(errfd, AR_STAGE_PTY, errno, 3);
+        }
+        if (slave > 2) close(slave);
+    }
 
     /* Only 0, 1, 2 survive execve; everything else (including errfd) is close-on-exec. */
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -562,12 +576,13 @@ struct ar_agent_args {
     int errfd;
     int statusfd;
     mode_t umask;
+    const char *pty_path;
 };
 
 static int ar_agent_entry(void *arg) {
     struct ar_agent_args *a = arg;
     close(a->statusfd); /* our own fd table: CLONE_FILES is not shared */
-    ar_agent_main(a->config, a->errfd, a->umask);
+    ar_agent_main(a->config, a->errfd, a->umask, a->pty_path);
     return 125;
 }
 
@@ -585,6 +600,58 @@ static void ar_bring_up_loopback(int errfd) {
     ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
     if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) ar_fail(errfd, AR_STAGE_LOOPBACK, errno, -1);
     close(s);
+}
+
+/* Opens a pty in the sandbox's own devpts and hands the master to the supervisor. */
+static void ar_open_pty(const struct ar_spawn_config *c, int errfd, char *path, size_t len) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) ar_fail(errfd, AR_STAGE_PTY, errno, 0);
+    int unlock = 0, number = -1;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0)
+        ar_fail(errfd, AR_STAGE_PTY, errno, 0);
+    if (c->pty_rows && c->pty_cols) {
+        struct winsize ws = {c->pty_rows, c->pty_cols, 0, 0};
+        (void)ioctl(master, TIOCSWINSZ, &ws);
+    }
+    /* "/dev/pts/<n>" without stdio. */
+    const char *prefix = "/dev/pts/";
+    size_t pos = 0;
+    for (const char *p = prefix; *p && pos + 1 < len; p++) path[pos++] = *p;
+    char digits[12];
+    int k = 0;
+    unsigned int v = (unsigned int)number;
+    do {
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && k < 11);
+    while (k > 0 && pos + 1 < len) path[pos++] = digits[--k];
+    path[pos] = 0;
+
+    char byte = 'p';
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+    ssize_t n;
+    do {
+        n = sendmsg(c->pty_socket, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ar_fail(errfd, AR_STAGE_PTY, n < 0 ? errno : EIO, 4);
+    close(master);
+    close(c->pty_socket);
 }
 
 static uint64_t ar_sigbit(int sig) { return 1ULL << (sig - 1); }
@@ -623,6 +690,9 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
     if (c->loopback_up) ar_bring_up_loopback(errfd);
     if (syscall(SYS_setsid) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
 
+    char pty_path[32] = {0};
+    if (c->pty_socket >= 0) ar_open_pty(c, errfd, pty_path, sizeof pty_path);
+
     for (size_t i = 0; i < c->n_rlimits; i++) {
         struct rlimit rl = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
         if (setrlimit(c->rlimits[i].resource, &rl) < 0) ar_fail(errfd, AR_STAGE_RLIMIT, errno, (int)i);
@@ -632,7 +702,7 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
      * stack): no copy of the supervisor-sized address space, and init resumes only once the
      * agent has exec'd or failed. The agent touches nothing of init's but its own stack. */
     static char agent_stack[256 * 1024] __attribute__((aligned(16)));
-    struct ar_agent_args args = {c, errfd, statusfd, saved_umask};
+    struct ar_agent_args args = {c, errfd, statusfd, saved_umask, pty_path};
     pid_t agent = (pid_t)clone(ar_agent_entry, agent_stack + sizeof agent_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     if (agent < 0) ar_fail(errfd, AR_STAGE_FORK_AGENT, errno, -1);
 
@@ -687,10 +757,37 @@ static void ar_kill_and_reap(int pidfd) {
     }
 }
 
+/* The pty master init sent before the agent exec'd (so it is already queued). */
+static int ar_receive_fd(int sock) {
+    char byte;
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n;
+    do {
+        n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) return n < 0 ? -errno : -EIO;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return -EIO;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    return fd;
+}
+
 int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
     memset(res, 0, sizeof *res);
     res->pidfd = -1;
     res->status_fd = -1;
+    res->pty_master = -1;
     res->error.index = -1;
     if (c->n_mounts > AR_MAX_MOUNTS) {
         res->error.stage = AR_STAGE_MOUNT;
@@ -729,6 +826,7 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
         close(syncp[1]);
         close(errp[0]);
         close(statusp[0]);
+        if (c->pty_socket >= 0) close(c->pty_socket_parent);
         ar_init_main(c, syncp[0], errp[1], statusp[1]);
     }
     int clone_errno = errno;
@@ -817,6 +915,16 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
     res->pid = (pid_t)pid;
     res->pidfd = pidfd;
     res->status_fd = statusp[0];
+    res->pty_master = c->pty_socket >= 0 ? ar_receive_fd(c->pty_socket_parent) : -1;
+    if (c->pty_socket >= 0 && res->pty_master < 0) {
+        close(statusp[0]);
+        ar_kill_and_reap(pidfd);
+        close(pidfd);
+        res->error.stage = AR_STAGE_PTY;
+        res->error.err = -res->pty_master;
+        res->error.index = 5;
+        return -1;
+    }
     return 0;
 
 pipes_failed:

@@ -14,6 +14,9 @@
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -92,6 +95,10 @@ int ar_epoll_add(int epfd, int fd, uint64_t tag) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+int ar_epoll_del(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
 int ar_epoll_wait(int epfd, uint64_t *tags, int max, int timeout_ms) {
     struct epoll_event events[16];
     if (max > 16) max = 16;
@@ -141,4 +148,47 @@ int ar_kernel_release(char *buf, size_t len) {
 int ar_is_cgroup2(const char *path) {
     struct statfs fs;
     return statfs(path, &fs) == 0 && fs.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */;
+}
+
+int ar_isatty(int fd) { return isatty(fd); }
+
+size_t ar_termios_size(void) { return sizeof(struct termios); }
+
+int ar_term_raw(int fd, void *saved, size_t saved_len) {
+    if (saved_len < sizeof(struct termios)) return -EINVAL;
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) return -errno;
+    memcpy(saved, &t, sizeof t);
+    cfmakeraw(&t);
+    return tcsetattr(fd, TCSADRAIN, &t) < 0 ? -errno : 0;
+}
+
+int ar_term_restore(int fd, const void *saved, size_t saved_len) {
+    if (saved_len < sizeof(struct termios)) return -EINVAL;
+    struct termios t;
+    memcpy(&t, saved, sizeof t);
+    return tcsetattr(fd, TCSADRAIN, &t) < 0 ? -errno : 0;
+}
+
+int ar_winsize(int fd, uint16_t *rows, uint16_t *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -errno;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+int ar_set_winsize(int fd, uint16_t rows, uint16_t cols) {
+    struct winsize ws = {rows, cols, 0, 0};
+    return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+int ar_socketpair_cloexec(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
+}
+
+int ar_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -errno;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
 }

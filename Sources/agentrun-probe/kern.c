@@ -504,7 +504,30 @@ static int cmd_hibits(int argc, char **argv)
     return in_child(do_hibits, NULL);
 }
 
+// syscall NR [ARG...]: any system call with integer arguments, judged like `reach` (for ad-hoc
+// checks of what the filter lets through).
+static int do_syscall(void *p)
+{
+    char **argv = p;
+    long nr = strtol(argv[1], NULL, 0);
+    long a[6] = {0};
+    for (int i = 0; i < 6 && argv[i + 2]; i++)
+        a[i] = strtol(argv[i + 2], NULL, 0);
+    long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    char what[32];
+    snprintf(what, sizeof what, "syscall %ld", nr);
+    return reach(what, r, errno);
+}
+
+static int cmd_syscall(int argc, char **argv)
+{
+    if (argc < 2 || argc > 8)
+        return misuse("syscall NR [ARG...]");
+    return in_child(do_syscall, argv);
+}
+
 const struct probe_command kern_commands[] = {
+    {"syscall", cmd_syscall, "NR [ARG...]"},
     {"hibits", cmd_hibits, ""},
     {"io-uring", cmd_io_uring, ""},
     {"bpf", cmd_bpf, ""},

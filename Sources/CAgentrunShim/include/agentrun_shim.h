@@ -49,6 +49,7 @@ enum ar_stage {
     AR_STAGE_EXEC = 26,
     AR_STAGE_DUMPABLE = 27,
     AR_STAGE_CLOSE_FDS = 28,
+    AR_STAGE_PTY = 29,
 };
 
 /* Mount operations, executed in order inside a fresh tmpfs that becomes `/`. */
@@ -141,6 +142,15 @@ struct ar_spawn_config {
     const void *seccomp_bpf2;
     size_t seccomp_bpf2_len;
 
+    /* Terminal: when pty_socket >= 0, init opens a pty in the sandbox's devpts, sends the master
+     * to the supervisor over pty_socket (SCM_RIGHTS), and the agent gets the slave as its
+     * controlling terminal on the fds in pty_fds (bit 0 = stdin, 1 = stdout, 2 = stderr). */
+    int32_t pty_socket;            /* the child's end */
+    int32_t pty_socket_parent;     /* the supervisor's end, on which ar_spawn receives the master */
+    uint32_t pty_fds;
+    uint16_t pty_rows;
+    uint16_t pty_cols;
+
     const char *const *exec_candidates; /* absolute paths tried in order (PATH search done in Swift) */
     size_t n_exec_candidates;
     char *const *argv;
@@ -157,6 +167,7 @@ struct ar_spawn_result {
     pid_t pid;          /* the sandbox's init, pid 1 inside, as seen from the host */
     int32_t pidfd;      /* of the init */
     int32_t status_fd;  /* read end: the init writes the agent's wait status (int) before it exits */
+    int32_t pty_master; /* the sandbox pty's master, or -1 */
     struct ar_spawn_error error;
 };
 
@@ -202,6 +213,7 @@ int ar_signalfd_read(int fd);                          /* next signal number, 0 
 /* epoll/timerfd, for the supervisor's wait loop on its own (main) thread. */
 int ar_epoll_create(void);
 int ar_epoll_add(int epfd, int fd, uint64_t tag);
+int ar_epoll_del(int epfd, int fd);
 int ar_epoll_wait(int epfd, uint64_t *tags, int max, int timeout_ms); /* count or -errno */
 int ar_timerfd_oneshot(double seconds);               /* CLOCK_MONOTONIC, CLOEXEC|NONBLOCK */
 int ar_timerfd_rearm(int fd, double seconds);
@@ -211,6 +223,16 @@ int ar_wifexited(int status);
 int ar_wexitstatus(int status);
 int ar_wifsignaled(int status);
 int ar_wtermsig(int status);
+
+/* Terminal helpers for the pty relay. */
+int ar_isatty(int fd);
+int ar_term_raw(int fd, void *saved, size_t saved_len); /* saves termios into `saved`, sets raw mode */
+int ar_term_restore(int fd, const void *saved, size_t saved_len);
+size_t ar_termios_size(void);
+int ar_winsize(int fd, uint16_t *rows, uint16_t *cols);
+int ar_set_winsize(int fd, uint16_t rows, uint16_t cols);
+int ar_socketpair_cloexec(int fds[2]);
+int ar_set_nonblocking(int fd);
 
 /* 1 when `path` is the root of a cgroup2 filesystem (statfs magic), else 0. */
 int ar_is_cgroup2(const char *path);
