@@ -682,6 +682,15 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
     if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR))) _exit(125);
     close(syncfd);
 
+    /* Defense in depth behind seccomp: this user namespace may create no nested ones (the limit
+     * is per user namespace, and init holds CAP_SYS_RESOURCE in it until it drops everything).
+     * A host whose /proc/sys is read-only keeps only the seccomp rule. */
+    int userns_limit = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+    if (userns_limit >= 0) {
+        (void)!write(userns_limit, "0\n", 2);
+        close(userns_limit);
+    }
+
     mode_t saved_umask = umask(022);
     ar_build_root(c, errfd);
 
