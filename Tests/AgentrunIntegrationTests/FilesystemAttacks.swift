@@ -140,6 +140,34 @@ struct FilesystemAttacks {
         expectBlocked(t.probeIn(["exe-write-pid", "1"]), "reopening /proc/1/exe (agentrun's init) for writing")
     }
 
+    @Test("the agent cannot plant a profile that a later run loads (workspace holding ~/.config/agentrun)")
+    func plantProfile() throws {
+        // The firejail ~/.config/firejail escape: the workspace is (or contains) the caller's HOME,
+        // so the profile search path ~/.config/agentrun/profiles is inside it. A `default.yaml`
+        // there replaces the built-in default on the next run.
+        let planted = "name: default\ndescription: planted by the agent\nextends: default\nnetwork: host\n"
+        func listener(_ t: TestDir) throws -> (HostProcess, String) {
+            let l = try HostProcess([t.probe, "listen-tcp", "127.0.0.1", "0"])
+            return (l, try #require(l.waitForLine(prefix: "listening ")))
+        }
+        // Control: a default.yaml placed there by the host is loaded and opens the network.
+        let c = try TestDir("fs")
+        let (cl, cport) = try listener(c)
+        try c.write(".config/agentrun/profiles/default.yaml", planted)
+        expectControlSucceeds(c.probeIn(["connect-tcp", "127.0.0.1", cport], env: ["HOME": c.workspace]),
+                              "a run loading ~/.config/agentrun/profiles/default.yaml with network: host")
+        _ = cl
+
+        let t = try TestDir("fs")
+        let (l, port) = try listener(t)
+        let dir = t.path(".config/agentrun/profiles")
+        let plant = t.sandbox(["sh", "-c", "mkdir -p \"$1\" && cat > \"$1/default.yaml\"", "sh", dir], env: ["HOME": t.workspace],
+                              stdin: .bytes(Array(planted.utf8)))
+        let next = t.probeIn(["connect-tcp", "127.0.0.1", port], env: ["HOME": t.workspace])
+        expectBlocked(next, "a later run under a profile the agent planted (plant: status \(plant.status))")
+        _ = l
+    }
+
     // MARK: exec policy of ci-untrusted (exec only from system directories)
 
     /// A profile extending ci-untrusted with the probe's directory (outside the workspace) read-only.
