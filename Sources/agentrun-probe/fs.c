@@ -606,29 +606,64 @@ static int cmd_hardlink_write(int argc, char **argv)
     return escaped("%s is writable through the hard link %s", argv[1], argv[2]);
 }
 
-// chmod-suid PATH: make a copy of this binary at PATH setuid and setgid (to whoever owns the
-// agent's files on the host). The escape is a set-id bit sticking.
+static int setid_check(const char *path, const char *how)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return blockedf("%s: %s does not exist", how, path);
+    if (st.st_mode & (S_ISUID | S_ISGID))
+        return escaped("%s: %s has mode %o (set-id) in here", how, path, st.st_mode & 07777);
+    return blockedf("%s: %s has mode %o (no set-id bit)", how, path, st.st_mode & 07777);
+}
+
+// chmod-suid DIR: leave set-id files in DIR (whoever owns the agent's files on the host then owns
+// a setuid/setgid binary), through every way of setting mode bits: chmod, fchmod, fchmodat,
+// fchmodat2, open(O_CREAT, 06755), mknod(S_IFREG|06755), and a setgid directory.
 static int cmd_chmod_suid(int argc, char **argv)
 {
     if (argc != 2)
-        return misuse("chmod-suid PATH");
-    int err = copy_self(argv[1], 0755);
-    if (err != 0)
-        return misuse("copy to %s: %s", argv[1], strerror(err));
+        return misuse("chmod-suid DIR");
+    if (mkdir(argv[1], 0755) != 0 && errno != EEXIST)
+        return misuse("mkdir %s: %s", argv[1], strerror(errno));
+    char p[PATH_MAX];
     int r = PROBE_BLOCKED;
-    if (chmod(argv[1], 04755) != 0)
-        r = combine(r, blocked("chmod(04755)", errno));
-    struct stat st;
-    if (stat(argv[1], &st) == 0 && (st.st_mode & S_ISUID))
-        r = combine(r, escaped("%s is setuid (owner uid %d in here)", argv[1], st.st_uid));
-    if (chmod(argv[1], 02755) != 0)
-        r = combine(r, blocked("chmod(02755)", errno));
-    if (stat(argv[1], &st) == 0 && (st.st_mode & S_ISGID))
-        r = combine(r, escaped("%s is setgid (group %d in here)", argv[1], st.st_gid));
-    if (chmod(argv[1], 06755) == 0 && stat(argv[1], &st) == 0)
-        note("final mode %o", st.st_mode & 07777);
-    if (r == PROBE_BLOCKED)
-        return blockedf("no set-id bit stuck on %s", argv[1]);
+    const char *names[] = {"chmod", "fchmod", "fchmodat", "fchmodat2"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/suid-%s", argv[1], names[i]);
+        int err = copy_self(p, 0755);
+        if (err != 0)
+            return misuse("copy to %s: %s", p, strerror(err));
+        long rc;
+        if (i == 0) {
+            rc = chmod(p, 06755);
+        } else if (i == 1) {
+            int fd = open(p, O_RDONLY | O_CLOEXEC);
+            rc = fchmod(fd, 06755);
+            close(fd);
+        } else if (i == 2) {
+            rc = fchmodat(AT_FDCWD, p, 06755, 0);
+        } else {
+            rc = syscall(452 /* fchmodat2 */, AT_FDCWD, p, 06755, 0);
+        }
+        if (rc != 0)
+            note("%s(06755): %s", names[i], strerror(errno));
+        r = combine(r, setid_check(p, names[i]));
+    }
+    snprintf(p, sizeof p, "%s/suid-creat", argv[1]);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 06755);
+    if (fd >= 0)
+        close(fd);
+    else
+        note("open(O_CREAT, 06755): %s", strerror(errno));
+    r = combine(r, setid_check(p, "open(O_CREAT, 06755)"));
+    snprintf(p, sizeof p, "%s/suid-mknod", argv[1]);
+    if (mknod(p, S_IFREG | 06755, 0) != 0)
+        note("mknod(S_IFREG|06755): %s", strerror(errno));
+    r = combine(r, setid_check(p, "mknod(S_IFREG|06755)"));
+    snprintf(p, sizeof p, "%s/sgid-dir", argv[1]);
+    if (mkdir(p, 02755) != 0 || chmod(p, 02755) != 0)
+        note("mkdir/chmod(02755): %s", strerror(errno));
+    r = combine(r, setid_check(p, "setgid directory"));
     return r;
 }
 
@@ -773,7 +808,7 @@ const struct probe_command fs_commands[] = {
     {"mknod", cmd_mknod, "PATH c|b MAJOR MINOR"},
     {"mkdir-write", cmd_mkdir_write, "PATH"},
     {"hardlink-write", cmd_hardlink_write, "SRC DST"},
-    {"chmod-suid", cmd_chmod_suid, "PATH"},
+    {"chmod-suid", cmd_chmod_suid, "DIR"},
     {"setcap", cmd_setcap, "PATH"},
     {"exec-copy", cmd_exec_copy, "DIR"},
     {"memfd-exec", cmd_memfd_exec, ""},
