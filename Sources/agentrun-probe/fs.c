@@ -500,14 +500,21 @@ static int cmd_git_plant(int argc, char **argv)
         step("rmdir .git/hooks", rmdir(".git/hooks"));
         step("mkdir .git/hooks", mkdir(".git/hooks", 0755));
         plant_hook(".git/hooks/pre-commit");
-    } else if (strcmp(m, "dotgit-file") == 0) {
+    } else if (strcmp(m, "dotgit-file") == 0 || strcmp(m, "gitfile-rewrite") == 0) {
+        bool rewrite = strcmp(m, "gitfile-rewrite") == 0;
         const char *dirs[] = {"evil-repo", "evil-repo/hooks", "evil-repo/objects", "evil-repo/refs", "evil-repo/refs/heads"};
         for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
             mkdir(dirs[i], 0755);
         step("write evil-repo/HEAD", put("evil-repo/HEAD", "ref: refs/heads/main\n", O_TRUNC));
         plant_hook("evil-repo/hooks/pre-commit");
         plant_config("evil-repo/config");
-        step("write .git as a file: gitdir: evil-repo", put(".git", "gitdir: evil-repo\n", O_EXCL));
+        if (!rewrite) {
+            step("write .git as a file: gitdir: evil-repo", put(".git", "gitdir: evil-repo\n", O_EXCL));
+        } else {
+            step("rewrite the .git file: gitdir: evil-repo", put(".git", "gitdir: evil-repo\n", O_TRUNC));
+            step("write new-gitfile", put("new-gitfile", "gitdir: evil-repo\n", O_TRUNC));
+            step("rename new-gitfile -> .git", rename("new-gitfile", ".git"));
+        }
     } else if (strcmp(m, "commondir") == 0) {
         // git reads config and hooks from $GIT_DIR/commondir when that file exists (worktree
         // plumbing): point it at an agent-made directory.

@@ -27,6 +27,8 @@ enum GitSetup: String, CustomStringConvertible {
     case symlinksToHostSecrets
     /// .git -> a directory outside the workspace (TestDir.host/gitdir, empty).
     case dotGitOutsideWorkspace
+    /// The workspace is a linked worktree: .git is a file pointing into a repository outside it.
+    case worktree
 
     var description: String { rawValue }
 
@@ -53,6 +55,16 @@ enum GitSetup: String, CustomStringConvertible {
             try FileManager.default.createDirectory(atPath: t.path(".git"), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: t.path(".git/config"), withDestinationPath: "/etc/shadow")
             try FileManager.default.createSymbolicLink(atPath: t.path(".git/hooks"), withDestinationPath: "/root")
+        case .worktree:
+            let main = t.hostPath("main")
+            try gitInit(main)
+            let env = ["GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"]
+            try t.write(main + "/f", "x")
+            for cmd in [["add", "f"], ["commit", "-q", "-m", "1"], ["worktree", "add", "-q", t.hostPath("wt")]] {
+                let r = Harness.run(["git", "-C", main] + cmd, env: env)
+                guard r.status == 0 else { throw HarnessError.message("git \(cmd) failed\n\(r)") }
+            }
+            try FileManager.default.copyItem(atPath: t.hostPath("wt/.git"), toPath: t.path(".git"))
         case .dotGitOutsideWorkspace:
             try FileManager.default.createDirectory(atPath: t.hostPath("gitdir"), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: t.path(".git"), withDestinationPath: t.hostPath("gitdir"))
@@ -195,6 +207,9 @@ struct GitProtectionAttacks {
 
     @Test("redirecting git's hooks and config through .git/commondir is refused")
     func commondir() throws { try attack(["commondir"], .repository) }
+
+    @Test("in a linked worktree, rewriting the .git file to an agent-made gitdir is refused")
+    func worktreeGitFile() throws { try attack(["gitfile-rewrite"], .worktree) }
 
     @Test("creating .git as a gitdir file pointing at an agent-made repository is refused")
     func dotGitFile() throws { try attack(["dotgit-file"], .noGit) }
