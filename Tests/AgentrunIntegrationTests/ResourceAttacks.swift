@@ -25,6 +25,16 @@ struct ResourceAttacks {
         expectBlocked(t.probeIn(["write-big", "/tmp/big", "2M"], profile: tight), "writing 2 MiB to /tmp with file_size 1MiB")
     }
 
+    @Test("the private /tmp, /dev/shm and HOME cannot grow beyond tmp_size (host memory)")
+    func tmpfsSize() throws {
+        let t = try TestDir("res")
+        let tight = try t.profile("extends: default\nfilesystem:\n  tmp_size: 8MiB\n")
+        for dir in ["/tmp", "/dev/shm", "/home/agent"] {
+            expectControlSucceeds(t.probeIn(["write-big", dir + "/big", "16M"]), "writing 16 MiB to \(dir) under the default profile")
+            expectBlocked(t.probeIn(["write-big", dir + "/big", "16M"], profile: tight), "writing 16 MiB to \(dir) with tmp_size 8MiB")
+        }
+    }
+
     @Test("hard limits cannot be raised")
     func raiseHardLimits() throws {
         let t = try TestDir("res")
