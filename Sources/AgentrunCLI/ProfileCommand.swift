@@ -1,5 +1,6 @@
 import AgentrunOS
 import AgentrunPolicy
+import AgentrunSandbox
 import AgentrunSeccomp
 import ArgumentParser
 
@@ -96,7 +97,7 @@ extension ProfileCommand {
             let filter: SeccompFilter
             do {
                 let resolved = try ProfileCommand.store().load(profile)
-                filter = try SeccompFilter.build(extraDenied: resolved.syscalls.deny, withPseudoCode: true)
+                filter = try LaunchPlanner.seccompFilter(for: resolved, withPseudoCode: true)
             } catch {
                 Console.error("agentrun: \(error)")
                 throw ExitCode(1)

@@ -92,7 +92,8 @@ public struct RunOptions: Sendable, Equatable {
         let request = LaunchRequest(
             command: command, profile: resolved, workspace: workspace,
             timeout: timeout.flatMap(Units.parseDuration), environmentOverrides: env,
-            runID: RunID.make(), hostEnvironment: environment, currentDirectory: cwd)
+            runID: RunID.make(), hostEnvironment: environment, currentDirectory: cwd,
+            profileSearchPaths: store.searchPaths)
         do {
             let plan = try LaunchPlanner.plan(request, host: HostInfo.current(), seed: UInt32.random(in: 0...UInt32.max))
             let outcome = try SandboxRun.execute(plan, terminal: TerminalPlan.detect(), verbose: verbose) { Console.error("agentrun: \($0)") }

@@ -23,6 +23,9 @@ public struct Profile: Sendable, Equatable {
     public var source: ProfileSource
     /// The chain of profiles this one was built from, outermost first (e.g. `["default", "python-agent"]`).
     public var lineage: [String]
+    /// Every file of that chain (built-in profiles have none): agentrun keeps them read-only when
+    /// they lie in the workspace, so an agent cannot rewrite the policy of the next run.
+    public var sourceFiles: [String] = []
 
     public var filesystem: FilesystemPolicy
     public var network: NetworkMode

@@ -12,6 +12,11 @@ extension ProfileLayer {
         profile.description = description ?? ""
         profile.source = source
         profile.lineage = (parent?.lineage ?? []) + [name]
+        if case .file(let path) = source {
+            profile.sourceFiles = (parent?.sourceFiles ?? []) + [path]
+        } else {
+            profile.sourceFiles = parent?.sourceFiles ?? []
+        }
 
         let inherited = parent?.filesystem
         var filesystem = base.filesystem

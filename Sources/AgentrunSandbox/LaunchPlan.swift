@@ -2,6 +2,10 @@ import AgentrunOS
 import AgentrunSeccomp
 import AgentrunPolicy
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the operator asked for: a command, a resolved profile and the command-line overrides.
 public struct LaunchRequest: Sendable {
     public var command: [String]
@@ -15,11 +19,15 @@ public struct LaunchRequest: Sendable {
     public var runID: String
     public var hostEnvironment: [String: String]
     public var currentDirectory: String
+    /// Where profiles are looked up by name: kept read-only when inside the workspace.
+    public var profileSearchPaths: [String]
 
     public init(
         command: [String], profile: Profile, workspace: String? = nil, timeout: Double? = nil,
-        environmentOverrides: [String] = [], runID: String, hostEnvironment: [String: String], currentDirectory: String
+        environmentOverrides: [String] = [], runID: String, hostEnvironment: [String: String], currentDirectory: String,
+        profileSearchPaths: [String] = []
     ) {
+        self.profileSearchPaths = profileSearchPaths
         self.command = command
         self.profile = profile
         self.workspace = workspace
@@ -84,11 +92,13 @@ public enum LaunchPlanner {
             throw LaunchError(stage: "command", cause: "no command given", fix: "agentrun -- COMMAND [ARGS...]")
         }
 
-        let workspace = try resolveWorkspace(request)
+        let workspace = try resolveWorkspace(request, host: host)
         let identity = Identity.make(invokingUID: host.uid, invokingGID: host.gid, seed: seed)
 
+        var filesystem = profile.filesystem
+        if let workspace { filesystem.protected += policyFiles(request, workspace: workspace) }
         let view = try MountPlanner(
-            filesystem: profile.filesystem, network: profile.network, workspace: workspace, identity: identity,
+            filesystem: filesystem, network: profile.network, workspace: workspace, identity: identity,
             hostname: hostname
         ).plan()
         var notes = view.notes
@@ -104,14 +114,7 @@ public enum LaunchPlanner {
             notes.append("landlock: unavailable on this kernel (\(Errno.describe(-host.landlockABI))); running without it (profile says best-effort)")
         }
 
-        let seccomp: SeccompFilter
-        do {
-            // The built-in filter was compiled at build time; only extra denies need libseccomp now.
-            seccomp = profile.syscalls.deny.isEmpty
-                ? PrebuiltSeccomp.filter : try SeccompFilter.build(extraDenied: profile.syscalls.deny)
-        } catch {
-            throw LaunchError(stage: "profile \(profile.name)", cause: error.description, fix: "use syscall names as in `man 2 syscalls`")
-        }
+        let seccomp = try seccompFilter(for: profile)
 
         let environment: [String: String]
         do {
@@ -168,9 +171,41 @@ public enum LaunchPlanner {
             notes: notes)
     }
 
+    /// The seccomp filters a profile loads: compiled at build time unless the profile adds denies.
+    public static func seccompFilter(for profile: Profile, withPseudoCode: Bool = false) throws(LaunchError) -> SeccompFilter {
+        let exec = profile.filesystem.exec
+        let noFilelessExec = !exec.contains(.workspace) && !exec.contains(.tmp) && !exec.contains(.readWrite)
+        if profile.syscalls.deny.isEmpty && !withPseudoCode {
+            return noFilelessExec ? PrebuiltSeccomp.noFilelessExec : PrebuiltSeccomp.standard
+        }
+        do {
+            return try SeccompFilter.build(
+                extraDenied: profile.syscalls.deny, noFilelessExec: noFilelessExec, withPseudoCode: withPseudoCode)
+        } catch {
+            throw LaunchError(stage: "profile \(profile.name)", cause: error.description, fix: "use syscall names as in `man 2 syscalls`")
+        }
+    }
+
+    /// What decides the next run and lies in the workspace stays read-only: the profile files of
+    /// this run, the profile search directories (an agent must not plant a `default.yaml`), and
+    /// the agentrun binary itself.
+    static func policyFiles(_ request: LaunchRequest, workspace: String) -> [String] {
+        var entries: [String] = []
+        func add(_ path: String, directory: Bool) {
+            let real = Files.realPath(path) ?? Paths.normalize(path)
+            guard Paths.isWithin(real, workspace), real != workspace else { return }
+            entries.append(String(real.dropFirst(workspace.count + 1)) + (directory ? "/" : ""))
+        }
+        for file in request.profile.sourceFiles { add(file, directory: false) }
+        for directory in request.profileSearchPaths where directory.hasPrefix("/") { add(directory, directory: true) }
+        if let executable = Files.realPath("/proc/self/exe") { add(executable, directory: false) }
+        return entries
+    }
+
     /// The workspace must be a directory that is not the root or a parent of system paths: an
-    /// idmapped workspace makes everything the invoking user owns beneath it writable.
-    static func resolveWorkspace(_ request: LaunchRequest) throws(LaunchError) -> String? {
+    /// idmapped workspace makes everything the invoking user owns beneath it writable. Nor may it
+    /// contain the user's home: SSH keys, cloud credentials and shell start-up files live there.
+    static func resolveWorkspace(_ request: LaunchRequest, host: HostInfo? = nil) throws(LaunchError) -> String? {
         let profile = request.profile
         guard profile.filesystem.workspace != .none else { return nil }
         let requested = request.workspace.map { Paths.join(request.currentDirectory, $0) } ?? request.currentDirectory
@@ -183,6 +218,16 @@ public enum LaunchPlanner {
         let forbidden = ["/proc", "/sys", "/dev"]
         if real == "/" || forbidden.contains(where: { Paths.isWithin(real, $0) }) {
             throw LaunchError(stage: "workspace \(real)", cause: "this directory cannot be a workspace", fix: "run agentrun in a project directory or pass --workspace DIR")
+        }
+        var homes = [request.hostEnvironment["HOME"]].compactMap { $0 }
+        if let host, let entry = getpwuid(host.uid), let dir = entry.pointee.pw_dir { homes.append(String(cString: dir)) }
+        for home in homes where home.hasPrefix("/") && home != "/" {
+            let realHome = Files.realPath(home) ?? home
+            if Paths.isWithin(realHome, real) {
+                throw LaunchError(
+                    stage: "workspace \(real)", cause: "it contains your home directory \(realHome) (credentials, shell start-up files)",
+                    fix: "run agentrun in a project directory or pass --workspace DIR")
+            }
         }
         if let system = (profile.filesystem.system + profile.filesystem.readOnly).first(where: {
             Paths.isWithin($0, real) && Files.kind($0) != .missing

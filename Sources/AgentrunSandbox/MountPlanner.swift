@@ -195,7 +195,8 @@ public struct MountPlanner {
         return ops
     }
 
-    /// A minimal /dev: a few host device nodes, a private devpts, shm and mqueue.
+    /// A minimal /dev: a few host device nodes, a private devpts and shm. (POSIX message queues work
+/// without /dev/mqueue; they live in the sandbox's own IPC namespace.)
     private func devMounts() -> [MountOp] {
         var ops = [MountOp(.tmpfs, target: "/dev", flags: [.noSuid, .noExec], data: MountOp.options("size=64k,mode=0755"), purpose: "dev")]
         for name in ["null", "zero", "full", "random", "urandom", "tty"] {
@@ -204,7 +205,6 @@ public struct MountPlanner {
         ops.append(MountOp(.devpts, target: "/dev/pts", flags: [.noSuid, .noExec], data: MountOp.options("newinstance,ptmxmode=0666,mode=0620"), purpose: "dev"))
         ops.append(MountOp(.symlink, target: "/dev/ptmx", source: "pts/ptmx", purpose: "dev"))
         ops.append(MountOp(.tmpfs, target: "/dev/shm", flags: [.noSuid, .noDev, .noExec], data: MountOp.options("size=\(filesystem.tmpSize),mode=1777"), purpose: "dev"))
-        ops.append(MountOp(.mqueue, target: "/dev/mqueue", flags: [.noSuid, .noDev, .noExec], purpose: "dev"))
         for (name, link) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
             ops.append(MountOp(.symlink, target: "/dev/\(name)", source: link, purpose: "dev"))
         }

@@ -15,6 +15,11 @@ import AgentrunOS
 /// The child mounts all of this without following symlinks, so a swap between planning and
 /// mounting fails the launch instead of being followed.
 struct ProtectedPathPlanner {
+    /// Placeholders that must not change what the host's tools do while they exist. An empty
+    /// file is neutral for most names (git reads an empty `.git/config`), but git dies on an
+    /// empty `commondir`; "." names the git directory itself, which is what no file means.
+    static let placeholderContent: [String: [UInt8]] = ["commondir": Array(".\n".utf8)]
+
     let workspace: String
     let entries: [String]
     /// Attributes every workspace mount carries (nosuid, nodev, maybe noexec).
@@ -73,8 +78,9 @@ struct ProtectedPathPlanner {
                 case .missing:
                     missing = true
                     if isLast {
-                        result.record(CreatedPath(path: path, isDirectory: wantsDirectory))
-                        protect(path, flags: wantsDirectory ? [.create, .directory] : [.create], &result, &protected)
+                        let content = wantsDirectory ? [] : Self.placeholderContent[name] ?? []
+                        result.record(CreatedPath(path: path, isDirectory: wantsDirectory, content: content))
+                        protect(path, flags: wantsDirectory ? [.create, .directory] : [.create], data: content, &result, &protected)
                     } else {
                         result.record(CreatedPath(path: path, isDirectory: true))
                         if pinned.insert(path).inserted {
@@ -97,10 +103,12 @@ struct ProtectedPathPlanner {
         result.ops.append(MountOp(.rebind, target: path, flags: workspaceFlags, purpose: "pin \(relativeName(path))"))
     }
 
-    private func protect(_ path: String, flags: MountOp.Flags, _ result: inout Plan, _ protected: inout Set<String>) {
+    private func protect(
+        _ path: String, flags: MountOp.Flags, data: [UInt8] = [], _ result: inout Plan, _ protected: inout Set<String>
+    ) {
         guard protected.insert(path).inserted else { return }
         result.ops.append(
-            MountOp(.rebind, target: path, flags: workspaceFlags.union(flags).union(.readOnly),
+            MountOp(.rebind, target: path, flags: workspaceFlags.union(flags).union(.readOnly), data: data,
                     purpose: "protected \(relativeName(path))"))
     }
 
@@ -130,10 +138,12 @@ struct ProtectedPathPlanner {
     }
 }
 
-/// A host path agentrun created as a mount point, to remove after the run when still empty.
+/// A host path agentrun created as a mount point, to remove after the run when still untouched.
 public struct CreatedPath: Sendable, Equatable {
     public var path: String
     public var isDirectory: Bool
+    /// What a created file holds (usually nothing); it is removed only while it still holds that.
+    public var content: [UInt8] = []
 }
 
 extension StringProtocol {

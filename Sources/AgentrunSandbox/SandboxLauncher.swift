@@ -138,6 +138,12 @@ public enum SandboxLauncher {
         config.argv = UnsafePointer(argv)
         config.envp = UnsafePointer(envp)
 
+        // The contiguous block of the supervisor's argv strings (as the kernel laid them out).
+        let args = CommandLine.unsafeArgv
+        if CommandLine.argc > 0, let first = args[0], let last = args[Int(CommandLine.argc) - 1] {
+            config.argv_area = first
+            config.argv_area_len = (UnsafeRawPointer(last) - UnsafeRawPointer(first)) + strlen(last)
+        }
         var result = ar_spawn_result()
         guard ar_spawn(&config, &result) == 0 else {
             throw LaunchFailure.describe(result.error, plan: plan)

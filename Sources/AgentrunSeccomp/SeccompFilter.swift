@@ -92,7 +92,11 @@ public struct SeccompFilter: Sendable {
         #endif
     }
 
-    public static func build(extraDenied: [String] = [], withPseudoCode: Bool = false) throws(BuildError) -> SeccompFilter {
+    /// - Parameters:
+    ///   - extraDenied: the profile's `syscalls.deny`.
+    ///   - noFilelessExec: refuse executable memfds and execveat(AT_EMPTY_PATH), for profiles
+    ///     where nothing the agent writes may be executed.
+    public static func build(extraDenied: [String] = [], noFilelessExec: Bool = false, withPseudoCode: Bool = false) throws(BuildError) -> SeccompFilter {
         var extra: [Int32] = []
         for name in extraDenied {
             guard let nr = resolve(name) else { throw .unknownSyscall(name) }
@@ -147,6 +151,31 @@ public struct SeccompFilter: Sendable {
             while bit != 0 {
                 if flags & bit != 0 { try arguments.add(deny, nr, [cmp(0, SCMP_CMP_MASKED_EQ, bit, bit)]) }
                 bit <<= 1
+            }
+        }
+        for (name, modeArgument) in SeccompPolicy.modeArguments {
+            guard let nr = resolve(name) else { continue }
+            for bit in SeccompPolicy.setidBits {
+                try arguments.add(deny, nr, [cmp(modeArgument, SCMP_CMP_MASKED_EQ, bit, bit)])
+            }
+        }
+        for (name, flagsArgument, modeArgument) in SeccompPolicy.createModeArguments {
+            guard let nr = resolve(name) else { continue }
+            for flag in SeccompPolicy.createFlags {
+                for bit in SeccompPolicy.setidBits {
+                    try arguments.add(
+                        deny, nr,
+                        [cmp(flagsArgument, SCMP_CMP_MASKED_EQ, flag, flag), cmp(modeArgument, SCMP_CMP_MASKED_EQ, bit, bit)])
+                }
+            }
+        }
+        if noFilelessExec {
+            if let memfd = resolve("memfd_create") {
+                try arguments.add(deny, memfd, [cmp(1, SCMP_CMP_MASKED_EQ, SeccompPolicy.mfdNoexecSeal, 0)])
+                try arguments.add(deny, memfd, [cmp(1, SCMP_CMP_MASKED_EQ, SeccompPolicy.mfdExec, SeccompPolicy.mfdExec)])
+            }
+            if let execveat = resolve("execveat") {
+                try arguments.add(deny, execveat, [cmp(4, SCMP_CMP_MASKED_EQ, SeccompPolicy.atEmptyPath, SeccompPolicy.atEmptyPath)])
             }
         }
         if let personality = resolve("personality") {

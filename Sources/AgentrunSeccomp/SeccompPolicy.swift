@@ -17,7 +17,7 @@ public enum SeccompPolicy {
         "getdents64", "getcwd", "chdir", "fchdir", "rename", "mkdir", "rmdir", "creat", "link",
         "unlink", "symlink", "readlink", "chmod", "fchmod", "chown", "fchown", "lchown", "umask",
         "utime", "utimes", "futimesat", "utimensat", "mknod", "mknodat", "statfs", "fstatfs", "sync",
-        "syncfs", "readahead", "openat", "openat2", "mkdirat", "fchownat", "newfstatat", "unlinkat",
+        "syncfs", "readahead", "openat", "mkdirat", "fchownat", "newfstatat", "unlinkat",
         "renameat", "renameat2", "linkat", "symlinkat", "readlinkat", "fchmodat", "fchmodat2",
         "faccessat", "faccessat2", "pselect6", "ppoll", "splice", "tee", "sync_file_range",
         "vmsplice", "fallocate", "preadv", "pwritev", "preadv2", "pwritev2", "copy_file_range",
@@ -97,8 +97,10 @@ public enum SeccompPolicy {
         "iopl", "ioperm", "modify_ldt",
     ]
 
-    /// Refused with ENOSYS so libc falls back to an older call (glibc retries clone3 as clone).
-    public static let unimplemented: [String] = ["clone3"]
+    /// Refused with ENOSYS so libc falls back to an older call: glibc retries clone3 as clone;
+    /// openat2 passes its mode through a pointer the setid rule below cannot see, and callers
+    /// fall back to openat.
+    public static let unimplemented: [String] = ["clone3", "openat2"]
 
     /// x86_64 numbers of syscalls newer than the libseccomp this was built against may know.
     /// Only consulted when libseccomp cannot resolve the name for the native architecture.
@@ -129,6 +131,29 @@ public enum SeccompPolicy {
 
     /// `personality` may only query (0xffffffff) or set PER_LINUX (0).
     public static let personalityAllowed: [UInt64] = [0, 0xFFFF_FFFF]
+
+    /// Syscalls that set a file's mode, with the index of the mode argument. Setting S_ISUID or
+    /// S_ISGID is refused: files the agent creates belong to the invoking user on the host (root,
+    /// through the idmapped workspace), so a set-id file planted there would run with that user's
+    /// privileges for anyone on the host.
+    public static let modeArguments: [(name: String, mode: UInt32)] = [
+        ("chmod", 1), ("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2), ("creat", 1),
+        ("mknod", 1), ("mknodat", 2), ("mkdir", 1), ("mkdirat", 2),
+    ]
+    /// open/openat take a mode only with O_CREAT or O_TMPFILE: (name, flags argument, mode argument).
+    public static let createModeArguments: [(name: String, flags: UInt32, mode: UInt32)] = [
+        ("open", 1, 2), ("openat", 2, 3),
+    ]
+    public static let setidBits: [UInt64] = [0o4000, 0o2000]
+    public static let createFlags: [UInt64] = [0o100, 0o20000000]  // O_CREAT, __O_TMPFILE
+
+    /// With no writable place allowed to execute (`filesystem.exec` without workspace, tmp and
+    /// read_write), programs written into memory must not run either: memfd files live on an
+    /// internal mount that Landlock and noexec do not cover. memfd_create must ask for
+    /// MFD_NOEXEC_SEAL (and not MFD_EXEC), and execveat(fd, "", AT_EMPTY_PATH) is refused.
+    public static let mfdNoexecSeal: UInt64 = 0x0008
+    public static let mfdExec: UInt64 = 0x0010
+    public static let atEmptyPath: UInt64 = 0x1000
 
     /// ioctl requests refused on the low 32 bits (the kernel truncates the request to an
     /// `unsigned int`, so high bits must not hide it: CVE-2019-10063).

@@ -188,8 +188,10 @@ static int ar_parent_of(int rootfd, const char *path, const char **name, char *s
     return ar_mkdir_p(rootfd, scratch, 0755);
 }
 
-/* Make sure a mount point exists at `path`: a directory, or an empty file. */
-static int ar_ensure_mountpoint(int rootfd, const char *path, int is_dir) {
+static int ar_write_all(int fd, const char *data, size_t len);
+
+/* Make sure a mount point exists at `path`: a directory, or a file (empty, or holding `data`). */
+static int ar_ensure_mountpoint_with(int rootfd, const char *path, int is_dir, const char *data, size_t data_len) {
     if (is_dir) {
         int fd = ar_mkdir_p(rootfd, path, 0755);
         if (fd < 0) return fd;
@@ -208,8 +210,13 @@ static int ar_ensure_mountpoint(int rootfd, const char *path, int is_dir) {
     int e = errno;
     close(dir);
     if (fd < 0) return e == EEXIST ? 0 : -e;
+    int r = data_len > 0 ? ar_write_all(fd, data, data_len) : 0;
     close(fd);
-    return 0;
+    return r;
+}
+
+static int ar_ensure_mountpoint(int rootfd, const char *path, int is_dir) {
+    return ar_ensure_mountpoint_with(rootfd, path, is_dir, NULL, 0);
 }
 
 static int ar_set_tree_attrs(int treefd, uint32_t flags, int recursive) {
@@ -345,7 +352,7 @@ static int ar_do_mount_op(const struct ar_spawn_config *c, size_t i, int rootfd,
     case AR_MOUNT_REBIND: {
         int exists = ar_open_beneath(rootfd, op->target, (op->flags & AR_MF_ON_SYMLINK) != 0);
         if (exists == -ENOENT && (op->flags & AR_MF_CREATE)) {
-            r = ar_ensure_mountpoint(rootfd, op->target, (op->flags & AR_MF_DIR) != 0);
+            r = ar_ensure_mountpoint_with(rootfd, op->target, (op->flags & AR_MF_DIR) != 0, op->data, op->data_len);
             if (r < 0) return r;
             exists = ar_open_beneath(rootfd, op->target, 0);
         }
@@ -715,7 +722,13 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
     pid_t agent = (pid_t)clone(ar_agent_entry, agent_stack + sizeof agent_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     if (agent < 0) ar_fail(errfd, AR_STAGE_FORK_AGENT, errno, -1);
 
-    /* init: give up everything, keep nothing the agent could use. */
+    /* init: give up everything, keep nothing the agent could use or read. */
+    if (c->argv_area && c->argv_area_len > 0) {
+        memset(c->argv_area, 0, c->argv_area_len);
+        const char *name = "agentrun-init";
+        size_t n = ar_strlen(name);
+        if (n < c->argv_area_len) memcpy(c->argv_area, name, n);
+    }
     close(errfd);
     (void)ar_drop_capabilities(c, 1);
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

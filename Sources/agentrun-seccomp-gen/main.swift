@@ -28,18 +28,28 @@ func hex(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
+func literal(_ filter: SeccompFilter) -> String {
+    """
+    SeccompFilter(
+                syscallHex: "\(hex(filter.syscallProgram))",
+                argumentHex: "\(hex(filter.argumentProgram))",
+                allowedCount: \(filter.allowedCount),
+                deniedCount: \(filter.deniedCount))
+    """
+}
+
 do {
-    let filter = try SeccompFilter.build()
+    let standard = try SeccompFilter.build()
+    let noFilelessExec = try SeccompFilter.build(noFilelessExec: true)
     let source = """
         // Generated at build time by agentrun-seccomp-gen (SeccompFilterPlugin). Do not edit.
         import AgentrunSeccomp
 
         enum PrebuiltSeccomp {
-            static let filter = SeccompFilter(
-                syscallHex: "\(hex(filter.syscallProgram))",
-                argumentHex: "\(hex(filter.argumentProgram))",
-                allowedCount: \(filter.allowedCount),
-                deniedCount: \(filter.deniedCount))
+            /// No extra denies.
+            static let standard = \(literal(standard))
+            /// No extra denies, executable memfds refused (profiles that execute nothing they write).
+            static let noFilelessExec = \(literal(noFilelessExec))
         }
 
         """

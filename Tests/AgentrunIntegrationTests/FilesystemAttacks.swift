@@ -140,11 +140,11 @@ struct FilesystemAttacks {
         expectBlocked(t.probeIn(["exe-write-pid", "1"]), "reopening /proc/1/exe (agentrun's init) for writing")
     }
 
-    @Test("the agent cannot plant a profile that a later run loads (workspace holding ~/.config/agentrun)")
+    @Test("the agent cannot plant a profile that a later run loads (profile search path inside the workspace)")
     func plantProfile() throws {
-        // The firejail ~/.config/firejail escape: the workspace is (or contains) the caller's HOME,
-        // so the profile search path ~/.config/agentrun/profiles is inside it. A `default.yaml`
-        // there replaces the built-in default on the next run.
+        // The firejail ~/.config/firejail escape: the profile search path lies inside the workspace
+        // (here XDG_CONFIG_HOME=<workspace>/.config), so a `default.yaml` planted there would
+        // replace the built-in default on the next run.
         let planted = "name: default\ndescription: planted by the agent\nextends: default\nnetwork: host\n"
         func listener(_ t: TestDir) throws -> (HostProcess, String) {
             let l = try HostProcess([t.probe, "listen-tcp", "127.0.0.1", "0"])
@@ -154,18 +154,34 @@ struct FilesystemAttacks {
         let c = try TestDir("fs")
         let (cl, cport) = try listener(c)
         try c.write(".config/agentrun/profiles/default.yaml", planted)
-        expectControlSucceeds(c.probeIn(["connect-tcp", "127.0.0.1", cport], env: ["HOME": c.workspace]),
-                              "a run loading ~/.config/agentrun/profiles/default.yaml with network: host")
+        expectControlSucceeds(c.probeIn(["connect-tcp", "127.0.0.1", cport], env: ["XDG_CONFIG_HOME": c.workspace + "/.config"]),
+                              "a run loading $XDG_CONFIG_HOME/agentrun/profiles/default.yaml with network: host")
         _ = cl
 
         let t = try TestDir("fs")
         let (l, port) = try listener(t)
+        let env = ["XDG_CONFIG_HOME": t.workspace + "/.config"]
         let dir = t.path(".config/agentrun/profiles")
-        let plant = t.sandbox(["sh", "-c", "mkdir -p \"$1\" && cat > \"$1/default.yaml\"", "sh", dir], env: ["HOME": t.workspace],
+        let plant = t.sandbox(["sh", "-c", "mkdir -p \"$1\" && cat > \"$1/default.yaml\"", "sh", dir], env: env,
                               stdin: .bytes(Array(planted.utf8)))
-        let next = t.probeIn(["connect-tcp", "127.0.0.1", port], env: ["HOME": t.workspace])
+        #expect(plant.status != 0, "planting the profile should fail\n\(plant)")
+        let next = t.probeIn(["connect-tcp", "127.0.0.1", port], env: env)
+        #expect(next.status != 125, "the next run should start\n\(next)")
         expectBlocked(next, "a later run under a profile the agent planted (plant: status \(plant.status))")
         _ = l
+    }
+
+    @Test("a workspace that contains the caller's home directory is refused")
+    func workspaceContainingHome() throws {
+        let t = try TestDir("fs")
+        // Control: the same workspace with HOME elsewhere starts.
+        let ok = t.sandbox(["true"], env: ["HOME": "/nonexistent-home"])
+        #expect(ok.status == 0, "\(ok)")
+        let beneath = t.sandbox(["true"], env: ["HOME": t.workspace + "/me"])
+        #expect(beneath.status == 125, "a home inside the workspace is refused too\n\(beneath)")
+        let refused = t.sandbox(["true"], env: ["HOME": t.workspace])
+        #expect(refused.status == 125, "\(refused)")
+        #expect(refused.stderr.contains("home directory"), "\(refused)")
     }
 
     // MARK: exec policy of ci-untrusted (exec only from system directories)

@@ -19,7 +19,8 @@ import AgentrunProfiles
         #expect(profile.filesystem.system.first == "/usr")
         #expect(profile.filesystem.system.contains("/etc/ssl/certs"))
         #expect(!profile.filesystem.system.contains("/etc/shadow"))
-        #expect(profile.filesystem.protected == [".git/hooks/", ".git/config"])
+        #expect(profile.filesystem.protected == [".git/hooks/", ".git/config", ".git/commondir"])
+        #expect(profile.sourceFiles.isEmpty)
         #expect(profile.filesystem.exec == [.system, .workspace, .tmp])
         #expect(profile.filesystem.tmpSize == 1 << 30)
         #expect(profile.network == .none)
@@ -82,6 +83,8 @@ import AgentrunProfiles
         var reloaded = try builtinStore.load(yaml: yaml, file: "/tmp/\(name)-rendered.yaml")
         reloaded.source = profile.source
         reloaded.lineage = profile.lineage
+        #expect(reloaded.sourceFiles == ["/tmp/\(name)-rendered.yaml"])
+        reloaded.sourceFiles = profile.sourceFiles
         #expect(reloaded == profile)
     }
 

@@ -39,9 +39,12 @@ struct SeccompFilterTests {
 
     @Test("the filter compiled at build time is the one the policy compiles to now")
     func prebuiltIsCurrent() {
-        #expect(PrebuiltSeccomp.filter.syscallProgram == filter.syscallProgram)
-        #expect(PrebuiltSeccomp.filter.argumentProgram == filter.argumentProgram)
-        #expect(PrebuiltSeccomp.filter.allowedCount == filter.allowedCount)
+        #expect(PrebuiltSeccomp.standard.syscallProgram == filter.syscallProgram)
+        #expect(PrebuiltSeccomp.standard.argumentProgram == filter.argumentProgram)
+        #expect(PrebuiltSeccomp.standard.allowedCount == filter.allowedCount)
+        let strict = try? SeccompFilter.build(noFilelessExec: true)
+        #expect(PrebuiltSeccomp.noFilelessExec.argumentProgram == strict?.argumentProgram)
+        #expect(PrebuiltSeccomp.noFilelessExec.syscallProgram == strict?.syscallProgram)
     }
 
     @Test("defaults: unknown syscalls get ENOSYS, a foreign architecture kills the process")

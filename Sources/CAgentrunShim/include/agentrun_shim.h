@@ -155,6 +155,12 @@ struct ar_spawn_config {
     size_t n_exec_candidates;
     char *const *argv;
     char *const *envp;
+
+    /* The supervisor's own argv strings: init (a copy of the supervisor that never execs)
+     * overwrites its copy so /proc/1/cmdline inside shows "agentrun-init", not agentrun's
+     * command line. NULL to leave it. */
+    char *argv_area;
+    size_t argv_area_len;
 };
 
 struct ar_spawn_error {
