@@ -16,6 +16,17 @@ enum Harness {
 
     /// The agentrun binary: $AGENTRUN_BIN, else next to the test runner (the scratch dir's debug/).
     static let agentrun: String = locate("agentrun", override: "AGENTRUN_BIN")
+    /// A copy of agentrun in a fresh world-readable directory under /tmp, for runs as another user.
+    static let agentrunForOtherUsers: String = {
+        var template = Array("/tmp/agentrun-bin-XXXXXX".utf8CString)
+        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { return agentrun }
+        let path = String(cString: dir) + "/agentrun"
+        chmod(String(cString: dir), 0o755)
+        guard (try? FileManager.default.copyItem(atPath: agentrun, toPath: path)) != nil else { return agentrun }
+        chmod(path, 0o755)
+        return path
+    }()
+
     /// The probe binary: $AGENTRUN_PROBE, else next to the test runner.
     static let probe: String = locate("agentrun-probe", override: "AGENTRUN_PROBE")
 
@@ -473,8 +484,8 @@ final class TestDir {
     }
 
     /// The agentrun command line for `command` in this workspace.
-    func agentrunArgv(_ command: [String], profile: String? = nil, options: [String] = []) -> [String] {
-        var argv = [Harness.agentrun]
+    func agentrunArgv(_ command: [String], profile: String? = nil, options: [String] = [], binary: String = Harness.agentrun) -> [String] {
+        var argv = [binary]
         if let profile { argv += ["--profile", profile] }
         argv += ["--workspace", workspace] + options + ["--"] + command
         return argv
@@ -486,7 +497,10 @@ final class TestDir {
         stdin: Stdin = .null, extraFDs: [Int32] = [], timeout: Double = 30, wrapper: [String] = []
     ) -> RunResult {
         checkCanSandbox()
-        return Harness.run(wrapper + agentrunArgv(command, profile: profile, options: options), env: env, cwd: workspace,
+        // Another user (setpriv) may not be able to reach the build directory (a clone under
+        // /root, say): give it a world-readable copy of the binary.
+        let binary = wrapper.isEmpty ? Harness.agentrun : Harness.agentrunForOtherUsers
+        return Harness.run(wrapper + agentrunArgv(command, profile: profile, options: options, binary: binary), env: env, cwd: workspace,
                            stdin: stdin, extraFDs: extraFDs, timeout: timeout)
     }
 
