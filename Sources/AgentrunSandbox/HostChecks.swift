@@ -28,7 +28,7 @@ public enum HostChecks {
     }
 
     public static func all(host: HostInfo) -> [Check] {
-        [userNamespaces(host: host), namespaces(), landlock(host: host), seccomp(), cgroup(), proc(), idmap(host: host)]
+        [userNamespaces(host: host), namespaces(), landlock(host: host), seccomp(), cgroup(host: host), proc(), idmap(host: host)]
     }
 
     static func userNamespaces(host: HostInfo) -> Check {
@@ -92,14 +92,20 @@ public enum HostChecks {
         return Check(name: "seccomp", status: list.contains("user_notif") ? .ok : .warn, detail: "filters available; \(notify)")
     }
 
-    static func cgroup() -> Check {
+    static func cgroup(host: HostInfo) -> Check {
+        let fallback = host.isRoot && ["memory", "pids"].allSatisfy { ar_is_cgroup1("/sys/fs/cgroup/\($0)") != 0 }
+        let v1 = "cgroup v1 memory and pids hierarchies are used instead (as root)"
         switch RunCgroup.locate() {
         case .failure(let reason):
+            if fallback { return Check(name: "cgroups", status: .ok, detail: "\(reason); \(v1)") }
             return Check(name: "cgroup v2", status: .warn, detail: "\(reason); limits.memory is not enforced (rlimits still are)",
                          fix: "boot with systemd.unified_cgroup_hierarchy=1")
         case .success(let location):
             let needed = ["memory", "pids"]
             let missing = needed.filter { !location.delegated.contains($0) }
+            if !missing.isEmpty, fallback {
+                return Check(name: "cgroups", status: .ok, detail: "cgroup v2 at \(location.directory) lacks \(missing.joined(separator: ", ")); \(v1)")
+            }
             if !missing.isEmpty {
                 let bound = missing.filter { !location.available.contains($0) }
                 let fix = bound.isEmpty

@@ -129,6 +129,8 @@ enum LaunchFailure {
             return LaunchError(stage: "exec \(name)", cause: cause, fix: fix, exitCode: ExitCodes.notExecutable)
         case Int(AR_STAGE_DUMPABLE.rawValue):
             return LaunchError(stage: "make the sandbox init non-dumpable", cause: cause)
+        case Int(AR_STAGE_CGROUP.rawValue):
+            return LaunchError(stage: "move the sandbox into its cgroup", cause: cause, fix: doctor)
         case Int(AR_STAGE_PTY.rawValue):
             return LaunchError(stage: "set up the sandbox's terminal", cause: cause, fix: "run without a terminal (redirect stdin) to skip it; \(doctor)")
         case Int(AR_STAGE_SETSID.rawValue):

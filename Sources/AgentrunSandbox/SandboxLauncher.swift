@@ -41,7 +41,7 @@ public struct TerminalPlan: Sendable, Equatable {
 ///
 /// Must run on the main thread: the sandbox's PR_SET_PDEATHSIG follows the thread that cloned it.
 public enum SandboxLauncher {
-    public static func spawn(_ plan: LaunchPlan, cgroupFD: Int32 = -1, terminal: TerminalPlan? = nil) throws(LaunchError) -> SandboxProcess {
+    public static func spawn(_ plan: LaunchPlan, cgroup: RunCgroup? = nil, terminal: TerminalPlan? = nil) throws(LaunchError) -> SandboxProcess {
         let arena = CArena()
         defer { arena.free() }
 
@@ -95,7 +95,11 @@ public enum SandboxLauncher {
 
         var config = ar_spawn_config()
         config.clone_flags = plan.cloneFlags
-        config.cgroup_fd = cgroupFD
+        config.cgroup_fd = cgroup?.cloneFD ?? -1
+        let procsFDs = arena.array(of: Int32.self, count: cgroup?.procsFDs.count ?? 0)
+        for (i, fd) in (cgroup?.procsFDs ?? []).enumerated() { procsFDs[i] = fd }
+        config.cgroup_procs_fds = UnsafePointer(procsFDs)
+        config.n_cgroup_procs_fds = cgroup?.procsFDs.count ?? 0
         config.uid_map = arena.string(plan.identity.uidMap)
         config.gid_map = arena.string(plan.identity.gidMap)
         config.deny_setgroups = plan.identity.denySetgroups ? 1 : 0

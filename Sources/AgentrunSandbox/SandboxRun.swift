@@ -13,7 +13,7 @@ public enum SandboxRun {
     public static func execute(_ plan: LaunchPlan, terminal: TerminalPlan? = nil, verbose: Bool, log: (String) -> Void) throws(LaunchError) -> RunOutcome {
         var cgroup: RunCgroup?
         if plan.limits.memory != nil || plan.limits.processes != nil {
-            switch RunCgroup.create(runID: plan.runID, limits: plan.limits) {
+            switch RunCgroup.create(runID: plan.runID, limits: plan.limits, allowV1: plan.identity.workspaceIdmap != nil || getuid() == 0) {
             case .success(let group): cgroup = group
             case .failure(let reason):
                 if verbose { log("cgroup: not used: \(reason); rlimits still apply") }
@@ -28,14 +28,21 @@ public enum SandboxRun {
 
         let sandbox: SandboxProcess
         do {
-            sandbox = try SandboxLauncher.spawn(plan, cgroupFD: cgroup?.fd ?? -1, terminal: terminal)
+            sandbox = try SandboxLauncher.spawn(plan, cgroup: cgroup, terminal: terminal)
         } catch {
             removeCreated(plan.created, verbose: verbose, log: log)
             throw error
         }
         var outcome = Supervisor.wait(for: sandbox, wallTimeout: plan.wallTimeout, killGrace: plan.killGrace)
-        if case .initDied = outcome, cgroup?.sawOutOfMemory == true {
-            outcome = .initDied("the sandbox ran out of memory (limits.memory) and the kernel killed it")
+        if cgroup?.sawOutOfMemory == true {
+            switch outcome {
+            case .initDied:
+                outcome = .initDied("the sandbox ran out of memory (limits.memory) and the kernel killed it")
+            case .signaled(SIGKILL):
+                log("the agent ran out of memory (limits.memory \(plan.limits.memory.map { Units.formatSize($0) } ?? "?")) and the kernel killed it")
+            default:
+                break
+            }
         }
         removeCreated(plan.created, verbose: verbose, log: log)
         return outcome
@@ -74,9 +81,7 @@ extension LaunchPlan {
         lines.append("seccomp: native arch only, \(seccomp.allowedCount) syscalls allowed, \(seccomp.deniedCount) refused with EPERM, others ENOSYS; argument rules for ioctl, socket, clone, unshare, personality; \(seccomp.instructionCount) BPF instructions")
         lines.append("capabilities: all dropped; no_new_privs; securebits 0x\(String(securebits, radix: 16))")
         lines.append("rlimits: " + rlimits.map { "\($0.name)=\($0.soft == .max ? "unlimited" : String($0.soft))" }.joined(separator: " "))
-        if let cgroup {
-            lines.append("cgroup: \(cgroup.path) (\(cgroup.controllers.joined(separator: ", ")))")
-        }
+        if let cgroup { lines.append(cgroup.summary) }
         lines.append("timeout: \(wallTimeout.map { Units.formatDuration($0) } ?? "none"), kill grace \(Units.formatDuration(killGrace))")
         lines.append("exec: \(argv.joined(separator: " ")) (allowed from: \(execLocations))")
         for note in notes { lines.append("note: \(note)") }

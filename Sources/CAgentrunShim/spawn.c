@@ -881,6 +881,23 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             if (r < 0) stage = AR_STAGE_GID_MAP;
         }
     }
+    /* cgroup v1 has no CLONE_INTO_CGROUP: place init before it runs anything (the agent inherits). */
+    for (size_t i = 0; !stage && i < c->n_cgroup_procs_fds; i++) {
+        char digits[16], text[16];
+        int k = 0;
+        unsigned int v = (unsigned int)pid;
+        do {
+            digits[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v && k < 15);
+        int len = 0;
+        while (k > 0) text[len++] = digits[--k];
+        if (write(c->cgroup_procs_fds[i], text, (size_t)len) != len) {
+            stage = AR_STAGE_CGROUP;
+            r = -errno;
+            res->error.index = (int32_t)i;
+        }
+    }
     /* From here on nothing in the sandbox may ptrace or read the supervisor (it holds the maps,
      * the run's keys later). Not earlier: a non-dumpable parent makes the child's /proc files
      * root-owned, and an unprivileged supervisor could no longer write its maps. */

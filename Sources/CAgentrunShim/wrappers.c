@@ -192,3 +192,8 @@ int ar_set_nonblocking(int fd) {
     if (flags < 0) return -errno;
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
 }
+
+int ar_is_cgroup1(const char *path) {
+    struct statfs fs;
+    return statfs(path, &fs) == 0 && fs.f_type == 0x27e0eb /* CGROUP_SUPER_MAGIC */;
+}

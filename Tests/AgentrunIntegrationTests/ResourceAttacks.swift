@@ -81,6 +81,26 @@ struct ResourceAttacks {
         #expect(left.isEmpty, "processes of the sandbox survive on the host: \(left)")
     }
 
+    @Test("memory beyond limits.memory is refused by the run's cgroup (root: cgroup v2, or v1 on hybrid hosts)")
+    func memoryCgroup() throws {
+        let t = try TestDir("res")
+        let tight = try limits(t, "  memory: 64MiB\n")
+        let probe = t.sandbox(["true"], profile: tight, options: ["--verbose"])
+        guard probe.stderr.contains("cgroup v") else {
+            // Only root (or a delegated cgroup v2 subtree) can create the run's cgroup.
+            if Harness.isRoot && Harness.requirePrivileged {
+                Issue.record("running as root, agentrun should create a cgroup for limits.memory\n\(probe)")
+            }
+            return
+        }
+        let touch = ["python3", "-c", "b = bytearray(300 << 20); print('touched', len(b))"]
+        let control = t.sandbox(touch)
+        #expect(control.status == 0 && control.stdout.contains("touched"), "control: 300 MiB under the default profile\n\(control)")
+        let r = t.sandbox(touch, profile: tight)
+        #expect(r.status != 0 && !r.stdout.contains("touched"), "300 MiB with memory: 64MiB\n\(r)")
+        #expect(r.stderr.contains("ran out of memory"), "agentrun should say the agent hit limits.memory\n\(r)")
+    }
+
     @Test("opening files beyond open_files fails")
     func openFiles() throws {
         let t = try TestDir("res")

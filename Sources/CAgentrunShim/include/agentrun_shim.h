@@ -50,6 +50,7 @@ enum ar_stage {
     AR_STAGE_DUMPABLE = 27,
     AR_STAGE_CLOSE_FDS = 28,
     AR_STAGE_PTY = 29,
+    AR_STAGE_CGROUP = 30,       /* index = cgroup.procs fd */
 };
 
 /* Mount operations, executed in order inside a fresh tmpfs that becomes `/`. */
@@ -104,7 +105,10 @@ struct ar_landlock_rule {
 
 struct ar_spawn_config {
     uint64_t clone_flags;          /* CLONE_NEW* */
-    int32_t cgroup_fd;             /* >= 0: CLONE_INTO_CGROUP */
+    int32_t cgroup_fd;             /* >= 0: CLONE_INTO_CGROUP (cgroup v2) */
+    /* cgroup v1: `cgroup.procs` files the parent writes the init's pid into before it starts. */
+    const int32_t *cgroup_procs_fds;
+    size_t n_cgroup_procs_fds;
 
     /* Identity: the parent writes the maps; the child switches to uid/gid inside. */
     const char *uid_map;
@@ -242,6 +246,8 @@ int ar_set_nonblocking(int fd);
 
 /* 1 when `path` is the root of a cgroup2 filesystem (statfs magic), else 0. */
 int ar_is_cgroup2(const char *path);
+/* 1 when `path` is the root of a cgroup v1 hierarchy (statfs magic), else 0. */
+int ar_is_cgroup1(const char *path);
 
 /* Kernel version triple from uname, for doctor. */
 int ar_kernel_release(char *buf, size_t len);
