@@ -1,6 +1,10 @@
 import AgentrunOS
 import AgentrunPolicy
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Plans the sandbox's filesystem from nothing: a fresh tmpfs root, read-only system paths, the
 /// workspace, private /tmp and home, a fresh /proc, a minimal /dev, protected paths, and the
 /// Landlock rules that mirror it. Nothing of the host appears unless the profile names it.
@@ -46,12 +50,18 @@ public struct MountPlanner {
         let systemExec = filesystem.exec.contains(.system) ? LandlockPolicy.execute : 0
         let bound = Set(filesystem.system + filesystem.readOnly + filesystem.readWrite)
 
-        // System paths: read-only, missing ones skipped, symlinks recreated.
+        // System paths: read-only, missing ones skipped, symlinks recreated. Small world-readable
+        // files (most of the /etc allow-list) are copied into the read-only root instead of
+        // bind-mounted: the same read-only content for the agent, with a fraction of the mounts to
+        // set up and tear down. Anything else, and everything not world-readable, is bound, so
+        // host permissions keep applying.
         let systemFlags = MountOp.Flags([.readOnly, .noSuid, .noDev, .create, .recursive]).union(noExec(.system))
+        let kinds = Dictionary(filesystem.system.map { ($0, Files.kind($0)) }, uniquingKeysWith: { first, _ in first })
+        let realSystemPaths = filesystem.system.filter { kinds[$0] != .symlink && kinds[$0] != .missing }
         var realDirectories: [String] = []
         for path in filesystem.system.sorted() {
             if realDirectories.contains(where: { Paths.isWithin(path, $0) }) { continue }  // already inside a bind
-            switch Files.kind(path) {
+            switch kinds[path] ?? .missing {
             case .missing:
                 view.notes.append("system path \(path) does not exist on this host; skipped")
             case .symlink:
@@ -59,21 +69,21 @@ public struct MountPlanner {
                     view.notes.append("system path \(path) is a dangling symlink; skipped")
                     continue
                 }
-                if filesystem.system.contains(where: { Files.kind($0) != .symlink && Paths.isWithin(resolved, $0) }) {
+                if realSystemPaths.contains(where: { Paths.isWithin(resolved, $0) }) {
                     tree.append(MountOp(.symlink, target: path, source: link, purpose: "system"))
                 } else {
-                    // The link points outside the view (e.g. /etc/resolv.conf -> /run/...): bind its target here.
-                    tree.append(MountOp(.bind, target: path, source: resolved, flags: systemFlags, purpose: "system"))
+                    // The link points outside the view (e.g. /etc/resolv.conf -> /run/...): its target appears here.
+                    tree.append(systemEntry(path, source: resolved, flags: systemFlags))
                     execRules.append(.init(path: path, access: systemExec, optional: false))
                 }
-            default:
+            case let kind:
                 guard let real = Files.realPath(path) else { continue }
                 if real != path {
                     view.notes.append("system path \(path) lies under a symlink (\(real)); skipped")
                     continue
                 }
-                if Files.kind(path) == .directory { realDirectories.append(path) }
-                tree.append(MountOp(.bind, target: path, source: path, flags: systemFlags, purpose: "system"))
+                if kind == .directory { realDirectories.append(path) }
+                tree.append(systemEntry(path, source: path, flags: systemFlags))
                 execRules.append(.init(path: path, access: systemExec, optional: false))
             }
         }
@@ -177,6 +187,21 @@ public struct MountPlanner {
             .init(path: "/proc", access: LandlockPolicy.writeFile, optional: false),
         ]
         return view
+    }
+
+    /// Files up to this size are copied into the sandbox's root instead of bind-mounted.
+    static let copyLimit = 256 << 10
+
+    /// A read-only bind of `source` at `path`, or a copy when `source` is a small regular file that
+    /// everyone may read (its mode is kept, without set-id bits).
+    private func systemEntry(_ path: String, source: String, flags: MountOp.Flags) -> MountOp {
+        if let st = Files.status(source), st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o004 != 0,
+            st.st_size <= Self.copyLimit, let content = try? Files.read(source, limit: Self.copyLimit + 1),
+            content.count == Int(st.st_size)
+        {
+            return MountOp(.file, target: path, source: source, data: content, mode: UInt32(st.st_mode & 0o777), purpose: "system (copy)")
+        }
+        return MountOp(.bind, target: path, source: source, flags: flags, purpose: "system")
     }
 
     /// A fresh procfs of the sandbox's pid namespace, with the kernel-wide knobs read-only and the

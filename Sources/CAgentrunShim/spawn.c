@@ -682,12 +682,9 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_DUMPABLE, errno, -1);
 
     /* Die with the supervisor. Set only now: a credential change resets the parent-death signal.
-     * The supervisor holds the sync pipe open until the launch is over, so a hang-up here means
-     * it died before the signal was armed. */
+     * The supervisor holds the sync pipe open until the launch is over, so a hang-up seen on it
+     * (below, once nothing more is to be read) means it died before the signal was armed. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) ar_fail(errfd, AR_STAGE_PDEATHSIG, errno, -1);
-    struct pollfd pfd = {syncfd, POLLIN, 0};
-    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR))) _exit(125);
-    close(syncfd);
 
     /* Defense in depth behind seccomp: this user namespace may create no nested ones (the limit
      * is per user namespace, and init holds CAP_SYS_RESOURCE in it until it drops everything).
@@ -705,6 +702,18 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
         ar_fail(errfd, AR_STAGE_HOSTNAME, errno, -1);
     if (c->loopback_up) ar_bring_up_loopback(errfd);
     if (syscall(SYS_setsid) < 0) ar_fail(errfd, AR_STAGE_SETSID, errno, -1);
+
+    /* Wait until the supervisor has placed us in the run's cgroup v1 hierarchies. */
+    if (c->n_cgroup_procs_fds > 0) {
+        char placed = 0;
+        do {
+            n = read(syncfd, &placed, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1 || placed != 2) _exit(125);
+    }
+    struct pollfd pfd = {syncfd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR))) _exit(125);
+    close(syncfd);
 
     char pty_path[32] = {0};
     if (c->pty_socket >= 0) ar_open_pty(c, errfd, pty_path, sizeof pty_path);
@@ -881,7 +890,23 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             if (r < 0) stage = AR_STAGE_GID_MAP;
         }
     }
-    /* cgroup v1 has no CLONE_INTO_CGROUP: place init before it runs anything (the agent inherits). */
+    /* From here on nothing in the sandbox may ptrace or read the supervisor (it holds the maps,
+     * the run's keys later). Not earlier: a non-dumpable parent makes the child's /proc files
+     * root-owned, and an unprivileged supervisor could no longer write its maps. */
+    if (!stage && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+        stage = AR_STAGE_DUMPABLE;
+        r = -errno;
+    }
+    if (!stage) {
+        char go = 1;
+        if (write(syncp[1], &go, 1) != 1) {
+            stage = AR_STAGE_SYNC;
+            r = -errno;
+        }
+    }
+    /* cgroup v1 has no CLONE_INTO_CGROUP: move init into the run's cgroups. Moving a task makes
+     * the kernel wait for an RCU grace period (milliseconds), so it happens while init builds
+     * the mount view; init waits for the second byte before it forks the agent. */
     for (size_t i = 0; !stage && i < c->n_cgroup_procs_fds; i++) {
         char digits[16], text[16];
         int k = 0;
@@ -898,16 +923,9 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             res->error.index = (int32_t)i;
         }
     }
-    /* From here on nothing in the sandbox may ptrace or read the supervisor (it holds the maps,
-     * the run's keys later). Not earlier: a non-dumpable parent makes the child's /proc files
-     * root-owned, and an unprivileged supervisor could no longer write its maps. */
-    if (!stage && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-        stage = AR_STAGE_DUMPABLE;
-        r = -errno;
-    }
-    if (!stage) {
-        char go = 1;
-        if (write(syncp[1], &go, 1) != 1) {
+    if (!stage && c->n_cgroup_procs_fds > 0) {
+        char placed = 2;
+        if (write(syncp[1], &placed, 1) != 1) {
             stage = AR_STAGE_SYNC;
             r = -errno;
         }
