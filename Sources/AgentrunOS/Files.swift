@@ -57,16 +57,30 @@ public enum Files {
 
     /// Reads from `fd` until EOF (or `limit` bytes).
     public static func readAll(fd: Int32, limit: Int = 1 << 20, subject: String? = nil) throws(SyscallError) -> [UInt8] {
+        // Size the buffer from fstat when it can be trusted (regular files), and never zero-fill it.
+        var st = Glibc.stat()
+        let hint = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : 0
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        var capacity = max(min(hint + 1, limit), 4096)
         while result.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .last("read", subject: subject)
+            let start = result.count
+            var failure: Int32 = 0
+            var eof = false
+            let room = min(capacity - start, limit - start)
+            let grown = [UInt8](unsafeUninitializedCapacity: start + room) { buffer, count in
+                if start > 0 { _ = result.withUnsafeBytes { memcpy(buffer.baseAddress!, $0.baseAddress!, start) } }
+                var n: Int
+                repeat {
+                    n = Glibc.read(fd, buffer.baseAddress! + start, room)
+                } while n < 0 && errno == EINTR
+                if n < 0 { failure = errno; n = 0 }
+                eof = n == 0
+                count = start + n
             }
-            if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
+            result = grown
+            if failure != 0 { throw SyscallError("read", subject: subject, errno: failure) }
+            if eof { break }
+            if result.count == capacity { capacity *= 2 }
         }
         return result
     }

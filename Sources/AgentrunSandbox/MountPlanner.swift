@@ -159,8 +159,9 @@ public struct MountPlanner {
         }
 
         view.mounts = tree.enumerated()
-            .sorted { ($0.element.depth, $0.offset) < ($1.element.depth, $1.offset) }
-            .map(\.element)
+            .map { (depth: $0.element.depth, offset: $0.offset, op: $0.element) }
+            .sorted { ($0.depth, $0.offset) < ($1.depth, $1.offset) }
+            .map(\.op)
 
         view.mounts.append(contentsOf: procMounts())
         view.mounts.append(contentsOf: devMounts())
