@@ -14,6 +14,8 @@ public struct SandboxProcess: Sendable {
     public var statusFD: Int32
     /// The master of the sandbox's pty when the agent got a terminal, else -1.
     public var ptyMaster: Int32
+    /// How the pty is wired, when there is one.
+    public var terminal: TerminalPlan? = nil
 }
 
 /// Whether the agent gets its own terminal: a pty inside the sandbox, relayed by the supervisor.
@@ -23,16 +25,22 @@ public struct TerminalPlan: Sendable, Equatable {
     public var rows: UInt16
     public var cols: UInt16
 
-    /// A pty when agentrun's stdin and stdout are terminals (an interactive session).
+    /// A pty whenever agentrun writes to a terminal: the agent then never holds the host terminal
+    /// for output (a terminal fd is usually open read-write, so holding it would also let the agent
+    /// read what the user types meanwhile). Input is relayed too when stdin is that terminal.
     public static func detect() -> TerminalPlan? {
-        guard ar_isatty(0) == 1, ar_isatty(1) == 1 else { return nil }
+        guard ar_isatty(1) == 1 || ar_isatty(2) == 1 else { return nil }
         var fds: UInt32 = 0
         for fd: Int32 in 0...2 where ar_isatty(fd) == 1 { fds |= 1 << UInt32(fd) }
         var rows: UInt16 = 0
         var cols: UInt16 = 0
-        _ = ar_winsize(1, &rows, &cols)
+        _ = ar_winsize(ar_isatty(1) == 1 ? 1 : 2, &rows, &cols)
         return TerminalPlan(fds: fds, rows: rows, cols: cols)
     }
+
+    public var relaysInput: Bool { fds & 1 != 0 }
+    /// Where the pty's output goes on the host.
+    public var outputFD: Int32 { fds & 2 != 0 ? 1 : 2 }
 }
 
 /// Calls `ar_spawn` with a `LaunchPlan`: copies every string and array into C memory that lives
@@ -152,7 +160,7 @@ public enum SandboxLauncher {
         guard ar_spawn(&config, &result) == 0 else {
             throw LaunchFailure.describe(result.error, plan: plan)
         }
-        return SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master)
+        return SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master, terminal: terminal)
     }
 
     /// Root only: a detached clone of the workspace whose on-disk owner (the invoking user) appears

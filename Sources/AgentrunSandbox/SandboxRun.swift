@@ -11,6 +11,10 @@ import Glibc
 public enum SandboxRun {
     /// Runs the plan on the calling (main) thread. `log` receives verbose lines.
     public static func execute(_ plan: LaunchPlan, terminal: TerminalPlan? = nil, verbose: Bool, log: (String) -> Void) throws(LaunchError) -> RunOutcome {
+        if plan.landlock == nil {
+            // Never degrade silently: say so on every run, not only with --verbose.
+            log("warning: this kernel offers no Landlock; the sandbox runs without it (profile `landlock: best-effort`; `agentrun doctor` says how to enable it)")
+        }
         var cgroup: RunCgroup?
         if plan.limits.memory != nil || plan.limits.processes != nil {
             switch RunCgroup.create(runID: plan.runID, limits: plan.limits, allowV1: plan.identity.workspaceIdmap != nil || getuid() == 0) {
@@ -22,8 +26,12 @@ public enum SandboxRun {
         defer { cgroup?.remove() }
         if verbose {
             for line in plan.summary(cgroup: cgroup) { log(line) }
-            log(terminal.map { "terminal: a pty inside the sandbox (\($0.cols)x\($0.rows)), relayed; the host terminal is never the agent's" }
-                ?? "terminal: none (stdin or stdout is not a terminal); fds 0-2 pass through")
+            if let terminal {
+                let fds = (0...2).filter { terminal.fds & (1 << UInt32($0)) != 0 }.map(String.init).joined(separator: ",")
+                log("terminal: a pty inside the sandbox (\(terminal.cols)x\(terminal.rows)) on fds \(fds), relayed; the host terminal is never the agent's")
+            } else {
+                log("terminal: none (no output to a terminal); fds 0-2 pass through")
+            }
         }
 
         let sandbox: SandboxProcess

@@ -70,10 +70,10 @@ public enum Supervisor {
         var timedOut = false
 
         var relay: TerminalRelay?
-        if sandbox.ptyMaster >= 0 {
-            let terminal = TerminalRelay(master: sandbox.ptyMaster)
+        if sandbox.ptyMaster >= 0, let plan = sandbox.terminal {
+            let terminal = TerminalRelay(master: sandbox.ptyMaster, plan: plan)
             relay = terminal
-            _ = ar_epoll_add(epoll, 0, Tag.terminalInput.rawValue)
+            if plan.relaysInput { _ = ar_epoll_add(epoll, 0, Tag.terminalInput.rawValue) }
             _ = ar_epoll_add(epoll, terminal.master, Tag.terminalOutput.rawValue)
         }
         defer { relay?.finish() }

@@ -16,14 +16,18 @@ final class TerminalRelay {
     private var saved: [UInt8]
     private var raw = false
     private var pending: [UInt8] = []
-    private(set) var readingInput = true
+    private(set) var readingInput: Bool
     private(set) var masterOpen = true
 
-    init(master: Int32) {
+    let outputFD: Int32
+
+    init(master: Int32, plan: TerminalPlan) {
         self.master = master
+        self.outputFD = plan.outputFD
+        readingInput = plan.relaysInput
         _ = ar_set_nonblocking(master)
         saved = [UInt8](repeating: 0, count: ar_termios_size())
-        if ar_isatty(0) == 1, saved.withUnsafeMutableBytes({ ar_term_raw(0, $0.baseAddress, $0.count) }) == 0 {
+        if plan.relaysInput, saved.withUnsafeMutableBytes({ ar_term_raw(0, $0.baseAddress, $0.count) }) == 0 {
             raw = true
         }
     }
@@ -67,7 +71,7 @@ final class TerminalRelay {
         while true {
             let n = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
             if n > 0 {
-                _ = buffer.withUnsafeMutableBytes { writeFully(1, UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }
+                _ = buffer.withUnsafeMutableBytes { writeFully(outputFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }
                 continue
             }
             if n < 0 && (errno == EINTR) { continue }
@@ -81,7 +85,7 @@ final class TerminalRelay {
     func resize() {
         var rows: UInt16 = 0
         var cols: UInt16 = 0
-        if ar_winsize(1, &rows, &cols) == 0 || ar_winsize(0, &rows, &cols) == 0 {
+        if ar_winsize(outputFD, &rows, &cols) == 0 || ar_winsize(0, &rows, &cols) == 0 {
             _ = ar_set_winsize(master, rows, cols)
         }
     }
