@@ -72,4 +72,61 @@ struct TerminalAttacks {
         let id = t.probeIn(["id"], stdin: .tty(pty))
         #expect(id.stdout.contains("sid=2 "), "the agent must lead its own session (setsid)\n\(id)")
     }
+
+    /// Runs `agentrun ARGS` with a fresh pty as its stdin, stdout and stderr (an interactive
+    /// session), types `input` after half a second, and returns what appeared on the terminal.
+    private func interactive(_ t: TestDir, _ command: [String], input: String = "") -> RunResult {
+        let driver = """
+            import os, pty, select, sys, time
+            argv, data = sys.argv[2:], sys.argv[1].encode()
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execv(argv[0], argv)
+            out, sent, end = b"", False, time.time() + 20
+            while time.time() < end:
+                r, _, _ = select.select([fd], [], [], 0.1)
+                if not sent and data and time.time() > end - 19.5:
+                    os.write(fd, data); sent = True
+                if fd in r:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    out += chunk
+            _, status = os.waitpid(pid, 0)
+            sys.stdout.write(out.decode(errors="replace"))
+            sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+            """
+        return Harness.run(["python3", "-c", driver, input] + t.agentrunArgv(command), cwd: t.workspace, timeout: 30)
+    }
+
+    @Test("an interactive agent gets a terminal of its own, never the caller's")
+    func ownTerminal() throws {
+        let t = try TestDir("tty")
+        let r = interactive(t, ["sh", "-c", "tty; test -t 0 && test -t 1 && echo both-ttys; ls -l /dev/pts/"])
+        #expect(r.status == 0, "\(r)")
+        // The sandbox's own devpts: its first pty, visible inside (the caller's pty is not).
+        #expect(r.stdout.contains("/dev/pts/0"), "\(r)")
+        #expect(r.stdout.contains("both-ttys"), "\(r)")
+    }
+
+    @Test("typed input and ^C reach the interactive agent through the relay")
+    func relay() throws {
+        let t = try TestDir("tty")
+        let line = interactive(t, ["sh", "-c", "read x; echo got:$x"], input: "hello\r")
+        #expect(line.stdout.contains("got:hello"), "\(line)")
+        let interrupt = interactive(t, ["sh", "-c", "trap 'echo interrupted; exit 9' INT; sleep 10"], input: "\u{03}")
+        #expect(interrupt.stdout.contains("interrupted"), "\(interrupt)")
+        #expect(interrupt.status == 9, "\(interrupt)")
+    }
+
+    @Test("TIOCSTI from an interactive agent reaches neither its pty nor the caller's terminal")
+    func interactiveInjection() throws {
+        let t = try TestDir("tty")
+        let r = interactive(t, [t.probe, "tiocsti-fd0"])
+        expectBlocked(r, "TIOCSTI on the agent's terminal in an interactive session")
+        #expect(!r.stdout.contains("agentrun-probe-injected\r\n$"), "\(r)")
+    }
 }
