@@ -1,3 +1,4 @@
+import AgentrunOS
 import AgentrunSandbox
 import ArgumentParser
 
@@ -33,14 +34,12 @@ enum Console {
     static func error(_ text: String) {
         var line = text
         if !line.hasSuffix("\n") { line += "\n" }
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { writeAll(2, $0) }
+        _ = Array(line.utf8).withUnsafeBytes { Files.writeAll(fd: 2, $0) }
     }
 
     static func out(_ text: String) {
         var line = text
         if !line.hasSuffix("\n") { line += "\n" }
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { writeAll(1, $0) }
+        _ = Array(line.utf8).withUnsafeBytes { Files.writeAll(fd: 1, $0) }
     }
 }

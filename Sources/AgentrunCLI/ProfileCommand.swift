@@ -113,8 +113,7 @@ extension ProfileCommand {
                     Console.error("agentrun: cannot write \(path): \(Errno.describe(errno))")
                     throw ExitCode(1)
                 }
-                var bytes = program
-                let ok = bytes.withUnsafeMutableBytes { writeAll(fd, $0) }
+                let ok = program.withUnsafeBytes { Files.writeAll(fd: fd, $0) }
                 close(fd)
                 if !ok { throw ExitCode(1) }
                 Console.out("wrote \(path) (\(program.count / 8) instructions)")

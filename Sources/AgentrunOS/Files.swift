@@ -93,6 +93,29 @@ public enum Files {
         return text
     }
 
+    /// write(2) until everything is written, retrying EINTR and waiting out EAGAIN (a
+    /// non-blocking terminal or pipe). False on any other error.
+    @discardableResult
+    public static func writeAll(fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+        guard var p = buffer.baseAddress else { return true }
+        var left = buffer.count
+        while left > 0 {
+            let n = Glibc.write(fd, p, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN {
+                    var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&pfd, 1, 100)
+                    continue
+                }
+                return false
+            }
+            p += n
+            left -= n
+        }
+        return true
+    }
+
     /// Writes `text` to an existing file (sysfs/cgroupfs/procfs style: one write).
     public static func write(_ path: String, _ text: String) throws(SyscallError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)

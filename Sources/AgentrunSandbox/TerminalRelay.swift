@@ -71,7 +71,7 @@ final class TerminalRelay {
         while true {
             let n = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
             if n > 0 {
-                _ = buffer.withUnsafeMutableBytes { writeFully(outputFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }
+                _ = buffer.withUnsafeBytes { Files.writeAll(fd: outputFD, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 continue
             }
             if n < 0 && (errno == EINTR) { continue }
@@ -98,25 +98,5 @@ final class TerminalRelay {
             _ = saved.withUnsafeBytes { ar_term_restore(0, $0.baseAddress, $0.count) }
             raw = false
         }
-    }
-
-    private func writeFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Bool {
-        guard var p = buffer.baseAddress else { return true }
-        var left = buffer.count
-        while left > 0 {
-            let n = write(fd, p, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN {
-                    var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&pfd, 1, 100)
-                    continue
-                }
-                return false
-            }
-            p += n
-            left -= n
-        }
-        return true
     }
 }

@@ -1,8 +1,11 @@
 /* Private definitions of the shim: kernel ABI structs that older uapi headers lack. */
 #pragma once
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <sys/types.h>
 #include <sys/mount.h>
 
@@ -58,25 +61,30 @@ struct ar_landlock_path_beneath_attr {
 /* EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV: the rights that apply to a file. */
 #define AR_LANDLOCK_FILE_RIGHTS ((1ULL << 0) | (1ULL << 1) | (1ULL << 2) | (1ULL << 14) | (1ULL << 15))
 
-/* "/proc/<pid>/<name>" without stdio (async-signal-safe). */
-static inline int ar_format_proc_path(char *buf, size_t len, pid_t pid, const char *name) {
-    char digits[16];
+/* Decimal digits of `v` into `buf` (not NUL-terminated); the length, or -1 when it does not fit.
+ * No stdio: async-signal-safe. */
+static inline int ar_format_uint(char *buf, size_t len, unsigned int v) {
+    char digits[12];
     int n = 0;
-    unsigned int v = (unsigned int)pid;
     do {
         digits[n++] = (char)('0' + v % 10);
         v /= 10;
-    } while (v && n < 15);
+    } while (v && n < 11);
+    if ((size_t)n > len) return -1;
+    for (int i = 0; i < n; i++) buf[i] = digits[n - 1 - i];
+    return n;
+}
+
+/* "/proc/<pid>/<name>" without stdio (async-signal-safe). */
+static inline int ar_format_proc_path(char *buf, size_t len, pid_t pid, const char *name) {
     size_t pos = 0;
-    const char *prefix = "/proc/";
-    for (const char *p = prefix; *p; p++) {
+    for (const char *p = "/proc/"; *p; p++) {
         if (pos + 1 >= len) return -1;
         buf[pos++] = *p;
     }
-    while (n > 0) {
-        if (pos + 1 >= len) return -1;
-        buf[pos++] = digits[--n];
-    }
+    int n = ar_format_uint(buf + pos, len - pos - 1, (unsigned int)pid);
+    if (n < 0) return -1;
+    pos += (size_t)n;
     if (pos + 1 >= len) return -1;
     buf[pos++] = '/';
     for (const char *p = name; *p; p++) {
@@ -85,6 +93,21 @@ static inline int ar_format_proc_path(char *buf, size_t len, pid_t pid, const ch
     }
     buf[pos] = 0;
     return (int)pos;
+}
+
+/* Writes `content` to /proc/<pid>/<name> in one write (uid_map, gid_map, setgroups). 0 or -errno. */
+static inline int ar_write_proc(pid_t pid, const char *name, const char *content) {
+    char path[64];
+    if (ar_format_proc_path(path, sizeof path, pid, name) < 0) return -ENAMETOOLONG;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t len = 0;
+    while (content[len]) len++;
+    ssize_t n = write(fd, content, len);
+    int e = errno;
+    close(fd);
+    if (n < 0) return -e;
+    return (size_t)n == len ? 0 : -EIO;
 }
 
 /* AR_MF_* mount flags -> MOUNT_ATTR_* bits. */

@@ -624,15 +624,8 @@ static void ar_open_pty(const struct ar_spawn_config *c, int errfd, char *path, 
     const char *prefix = "/dev/pts/";
     size_t pos = 0;
     for (const char *p = prefix; *p && pos + 1 < len; p++) path[pos++] = *p;
-    char digits[12];
-    int k = 0;
-    unsigned int v = (unsigned int)number;
-    do {
-        digits[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && k < 11);
-    while (k > 0 && pos + 1 < len) path[pos++] = digits[--k];
-    path[pos] = 0;
+    int digits = ar_format_uint(path + pos, len - pos - 1, (unsigned int)number);
+    path[digits < 0 ? pos : pos + (size_t)digits] = 0;
 
     char byte = 'p';
     struct iovec iov = {&byte, 1};
@@ -770,17 +763,6 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
  * Parent side
  * ------------------------------------------------------------------------------------------- */
 
-static int ar_write_file(pid_t pid, const char *name, const char *content) {
-    char path[64];
-    int len = ar_format_proc_path(path, sizeof path, pid, name);
-    if (len < 0) return -ENAMETOOLONG;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int r = ar_write_all(fd, content, ar_strlen(content));
-    close(fd);
-    return r;
-}
-
 static void ar_kill_and_reap(int pidfd) {
     (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
     siginfo_t info;
@@ -878,15 +860,15 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
     int stage = 0, r = 0;
     if (c->clone_flags & CLONE_NEWUSER) {
         if (c->deny_setgroups) {
-            r = ar_write_file((pid_t)pid, "setgroups", "deny");
+            r = ar_write_proc((pid_t)pid, "setgroups", "deny");
             if (r < 0) stage = AR_STAGE_SETGROUPS_DENY;
         }
         if (!stage && c->uid_map) {
-            r = ar_write_file((pid_t)pid, "uid_map", c->uid_map);
+            r = ar_write_proc((pid_t)pid, "uid_map", c->uid_map);
             if (r < 0) stage = AR_STAGE_UID_MAP;
         }
         if (!stage && c->gid_map) {
-            r = ar_write_file((pid_t)pid, "gid_map", c->gid_map);
+            r = ar_write_proc((pid_t)pid, "gid_map", c->gid_map);
             if (r < 0) stage = AR_STAGE_GID_MAP;
         }
     }
@@ -908,15 +890,8 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
      * the kernel wait for an RCU grace period (milliseconds), so it happens while init builds
      * the mount view; init waits for the second byte before it forks the agent. */
     for (size_t i = 0; !stage && i < c->n_cgroup_procs_fds; i++) {
-        char digits[16], text[16];
-        int k = 0;
-        unsigned int v = (unsigned int)pid;
-        do {
-            digits[k++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v && k < 15);
-        int len = 0;
-        while (k > 0) text[len++] = digits[--k];
+        char text[16];
+        int len = ar_format_uint(text, sizeof text, (unsigned int)pid);
         if (write(c->cgroup_procs_fds[i], text, (size_t)len) != len) {
             stage = AR_STAGE_CGROUP;
             r = -errno;

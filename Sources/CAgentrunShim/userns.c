@@ -17,19 +17,6 @@
 
 #include "internal.h"
 
-static int write_proc(pid_t pid, const char *name, const char *content) {
-    char path[64];
-    if (ar_format_proc_path(path, sizeof path, pid, name) < 0) return -ENAMETOOLONG;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    size_t len = strlen(content);
-    ssize_t n = write(fd, content, len);
-    int e = errno;
-    close(fd);
-    if (n < 0) return -e;
-    return (size_t)n == len ? 0 : -EIO;
-}
-
 /* Fork a child into `flags` that waits until `*release_fd` is closed. Returns the pid or -errno. */
 static long park_child(uint64_t flags, int *release_fd) {
     int p[2];
@@ -70,8 +57,8 @@ int ar_userns_fd(const char *uid_map, const char *gid_map) {
     int release = -1;
     long pid = park_child(CLONE_NEWUSER, &release);
     if (pid < 0) return (int)pid;
-    int r = write_proc((pid_t)pid, "uid_map", uid_map);
-    if (r == 0) r = write_proc((pid_t)pid, "gid_map", gid_map);
+    int r = ar_write_proc((pid_t)pid, "uid_map", uid_map);
+    if (r == 0) r = ar_write_proc((pid_t)pid, "gid_map", gid_map);
     int fd = -1;
     if (r == 0) {
         char path[64];
@@ -119,10 +106,10 @@ int ar_probe_namespaces(uint64_t clone_flags, int write_maps) {
         /* Map our own ids: what an unprivileged user can always write. */
         int n = snprintf(map, sizeof map, "%u %u 1\n", uid, uid);
         (void)n;
-        if (uid != 0) r = write_proc((pid_t)pid, "setgroups", "deny");
-        if (r == 0) r = write_proc((pid_t)pid, "uid_map", map);
+        if (uid != 0) r = ar_write_proc((pid_t)pid, "setgroups", "deny");
+        if (r == 0) r = ar_write_proc((pid_t)pid, "uid_map", map);
         snprintf(map, sizeof map, "%u %u 1\n", gid, gid);
-        if (r == 0) r = write_proc((pid_t)pid, "gid_map", map);
+        if (r == 0) r = ar_write_proc((pid_t)pid, "gid_map", map);
     }
     release_child(pid, release);
     return r;
