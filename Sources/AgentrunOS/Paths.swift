@@ -12,13 +12,6 @@ public enum Paths {
         return base + "/" + relative
     }
 
-    /// The parent directory of an absolute path (`/` for `/x`).
-    public static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        if slash == path.startIndex { return "/" }
-        return String(path[..<slash])
-    }
-
     /// Resolves `.` and `..` lexically in an absolute path.
     public static func normalize(_ path: String) -> String {
         var out: [Substring] = []

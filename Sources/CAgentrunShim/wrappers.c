@@ -49,12 +49,6 @@ int ar_memfd(const char *name) {
     return fd < 0 ? -errno : fd;
 }
 
-int ar_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0) < 0 ? -errno : 0; }
-
-int ar_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
-
-int ar_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0; }
-
 static void fill_set(sigset_t *set, const int *signals, size_t count) {
     sigemptyset(set);
     for (size_t i = 0; i < count; i++) sigaddset(set, signals[i]);

@@ -211,9 +211,6 @@ int ar_landlock_abi(void);                            /* ABI version, or -errno 
 int ar_pidfd_send_signal(int pidfd, int sig);         /* 0 or -errno */
 int ar_pidfd_wait(int pidfd, int *status_code, int *status_kind, int nohang); /* waitid(P_PIDFD): 1 exited, 0 not yet, -errno */
 int ar_memfd(const char *name);                       /* memfd_create(MFD_CLOEXEC) */
-int ar_set_dumpable(int value);
-int ar_set_child_subreaper(void);
-int ar_pipe_cloexec(int fds[2]);
 
 /* Signals: block a set in the calling thread (the mask is inherited by threads created later). */
 int ar_block_signals(const int *signals, size_t count);
