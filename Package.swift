@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libseccomp-dev, libcap-dev, libyaml-dev).
@@ -66,11 +67,23 @@ let package = Package(
             plugins: ["SeccompFilterPlugin"]
         ),
 
+        // The tamper-evident run log: canonical JSON, hash chain, signed checkpoints, verify, export.
+        .target(
+            name: "AgentrunProvenance",
+            dependencies: ["AgentrunOS", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Append and verify throughput of the provenance log (bench/provenance.sh).
+        .executableTarget(
+            name: "agentrun-provenance-bench", dependencies: ["AgentrunProvenance", "AgentrunOS"], swiftSettings: swiftSettings
+        ),
+
         // ArgumentParser commands (a library so tests can drive them).
         .target(
             name: "AgentrunCLI",
             dependencies: [
-                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS", "AgentrunSeccomp",
+                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS", "AgentrunSeccomp", "AgentrunProvenance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,6 +99,7 @@ let package = Package(
             dependencies: ["AgentrunSandbox", "AgentrunPolicy", "AgentrunSeccomp", "CSeccomp"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "AgentrunProvenanceTests", dependencies: ["AgentrunProvenance"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentrunCLITests", dependencies: ["AgentrunCLI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentrunIntegrationTests",
