@@ -33,6 +33,7 @@ public struct Profile: Sendable, Equatable {
     public var limits: Limits
     public var syscalls: SyscallPolicy
     public var landlock: LandlockMode
+    public var provenance: ProvenancePolicy = .init()
 
     public init(
         name: String,
@@ -215,4 +216,38 @@ public struct SyscallPolicy: Sendable, Equatable {
     public init(deny: [String] = []) {
         self.deny = deny
     }
+}
+
+/// `provenance:` — where the run's tamper-evident log goes and how it is sealed (docs/provenance.md).
+public struct ProvenancePolicy: Sendable, Equatable {
+    /// `dir:` base directory of run directories (`<dir>/<run id>/log.jsonl`); nil: the state directory.
+    public var dir: String?
+    /// `sign_key:` an operator Ed25519 private key that certifies each run's key.
+    public var signKey: String?
+    /// `checkpoint_every:` a signed checkpoint after this many records.
+    public var checkpointEvery: Int
+    /// `checkpoint_interval:` ...or after this many seconds, whichever comes first.
+    public var checkpointInterval: Double
+    /// `durability:` fsync at checkpoints (default) or after every record.
+    public var durability: ProvenanceDurability
+    /// `secrets:` host environment variables whose values never appear in the log (each
+    /// occurrence becomes `hmac-sha256:<hex>`).
+    public var secrets: [String]
+
+    public init(
+        dir: String? = nil, signKey: String? = nil, checkpointEvery: Int = 1000, checkpointInterval: Double = 5,
+        durability: ProvenanceDurability = .checkpoint, secrets: [String] = []
+    ) {
+        self.dir = dir
+        self.signKey = signKey
+        self.checkpointEvery = checkpointEvery
+        self.checkpointInterval = checkpointInterval
+        self.durability = durability
+        self.secrets = secrets
+    }
+}
+
+public enum ProvenanceDurability: String, Sendable, Equatable, CaseIterable {
+    case checkpoint
+    case record
 }

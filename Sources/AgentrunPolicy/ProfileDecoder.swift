@@ -42,6 +42,7 @@ struct ProfileDecoder {
                     }
                 }
             case "landlock": layer.landlock = try choice(entry.value, entry.path, LandlockMode.self)
+            case "provenance": try decodeProvenance(entry, into: &layer)
             default: break  // `entries` only returns keys of the section
             }
         }
@@ -151,6 +152,36 @@ struct ProfileDecoder {
             case "file_size": layer.fileSize = try size(entry, minimum: 1, allowUnlimited: true)
             case "processes": layer.processes = try count(entry, range: 1...4_194_304)
             case "open_files": layer.openFiles = try count(entry, range: 16...1_048_576)
+            default: break
+            }
+        }
+    }
+
+    private func decodeProvenance(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
+        for entry in try entries(of: section.value, path: section.path, in: .provenance) {
+            switch entry.key {
+            case "dir": layer.provenanceDir = try absolutePath(entry.value, entry.path)
+            case "sign_key": layer.signKey = try absolutePath(entry.value, entry.path)
+            case "checkpoint_every":
+                guard case .value(let count) = try count(entry, range: 1...1_000_000) else {
+                    throw fail(entry.value, entry.path, "cannot be unlimited: the log must be sealed regularly; give a number of records such as 1000")
+                }
+                layer.checkpointEvery = Int(count)
+            case "checkpoint_interval":
+                guard case .value(let seconds) = try duration(entry, allowUnlimited: false) else { break }
+                guard seconds >= 0.01, seconds <= 3600 else {
+                    throw fail(entry.value, entry.path, "must be between 10ms and 1h, found \(Units.formatDuration(seconds))")
+                }
+                layer.checkpointInterval = seconds
+            case "durability": layer.durability = try choice(entry.value, entry.path, ProvenanceDurability.self)
+            case "secrets":
+                layer.secrets = try list(entry, of: "variable names") { node, path throws(ProfileError) in
+                    let name = try string(node, path, expected: "a variable name")
+                    guard ValueRules.isEnvName(name) else {
+                        throw fail(node, path, "invalid variable name '\(name)'; names match [A-Za-z_][A-Za-z0-9_]*")
+                    }
+                    return name
+                }
             default: break
             }
         }
@@ -342,7 +373,7 @@ struct Section: Sendable {
     var expected: String
 
     static let top = Section(
-        name: "", keys: ["name", "description", "extends", "filesystem", "network", "process", "limits", "syscalls", "landlock"],
+        name: "", keys: ["name", "description", "extends", "filesystem", "network", "process", "limits", "syscalls", "landlock", "provenance"],
         expected: "a mapping (the profile)")
     static let filesystem = Section(
         name: "filesystem",
@@ -356,10 +387,13 @@ struct Section: Sendable {
         keys: ["wall", "kill_grace", "cpu", "memory", "address_space", "processes", "open_files", "file_size"],
         expected: "a mapping of limits")
     static let syscalls = Section(name: "syscalls", keys: ["deny"], lists: ["deny"], expected: "a mapping with the key deny")
+    static let provenance = Section(
+        name: "provenance", keys: ["dir", "sign_key", "checkpoint_every", "checkpoint_interval", "durability", "secrets"],
+        lists: ["secrets"], expected: "a mapping of provenance settings")
 
     /// The section a key belongs to, to point at a key written at the wrong level.
     static func home(of key: String) -> String? {
-        [top, filesystem, process, env, limits, syscalls].first { $0.keys.contains(key) }?.name
+        [top, filesystem, process, env, limits, syscalls, provenance].first { $0.keys.contains(key) }?.name
     }
 }
 

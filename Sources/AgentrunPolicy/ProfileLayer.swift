@@ -32,6 +32,13 @@ struct ProfileLayer: Sendable {
     var deny: ListSetting<String>?
 
     var landlock: LandlockMode?
+
+    var provenanceDir: String?
+    var signKey: String?
+    var checkpointEvery: Int?
+    var checkpointInterval: Double?
+    var durability: ProvenanceDurability?
+    var secrets: ListSetting<String>?
 }
 
 /// A value and where it was written, for errors found after decoding (e.g. in `extends`).

@@ -48,6 +48,15 @@ extension ProfileLayer {
 
         profile.syscalls.deny = Self.merge(deny, onto: parent?.syscalls.deny, default: base.syscalls.deny)
         profile.landlock = landlock ?? base.landlock
+
+        var provenance = base.provenance
+        provenance.dir = provenanceDir ?? base.provenance.dir
+        provenance.signKey = signKey ?? base.provenance.signKey
+        provenance.checkpointEvery = checkpointEvery ?? base.provenance.checkpointEvery
+        provenance.checkpointInterval = checkpointInterval ?? base.provenance.checkpointInterval
+        provenance.durability = durability ?? base.provenance.durability
+        provenance.secrets = Self.merge(secrets, onto: parent?.provenance.secrets, default: base.provenance.secrets)
+        profile.provenance = provenance
         return profile
     }
 

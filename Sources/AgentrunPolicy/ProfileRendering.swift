@@ -48,6 +48,14 @@ extension Profile {
         lines.append("syscalls:")
         YAMLText.list("deny", syscalls.deny, indent: 1, into: &lines)
         lines.append("landlock: \(landlock.rawValue)")
+
+        lines.append("provenance:")
+        if let dir = provenance.dir { lines.append("  dir: \(YAMLText.scalar(dir))") }
+        if let key = provenance.signKey { lines.append("  sign_key: \(YAMLText.scalar(key))") }
+        lines.append("  checkpoint_every: \(provenance.checkpointEvery)")
+        lines.append("  checkpoint_interval: \(Units.formatDuration(provenance.checkpointInterval))")
+        lines.append("  durability: \(provenance.durability.rawValue)")
+        YAMLText.list("secrets", provenance.secrets, indent: 1, into: &lines)
         return lines.joined(separator: "\n") + "\n"
     }
 }
