@@ -52,8 +52,8 @@ public enum OCSFExport {
     }
 
     /// The OCSF event for one record, or nil for records with no OCSF counterpart (`checkpoint`,
-    /// kinds this version does not know) and for records that are not records (no `kind`, or a
-    /// `ts` that is not RFC 3339). A `session.start` supplies its own context; for other records
+    /// kinds this version does not know) and for records that are not records (no `kind`, a
+    /// `ts` that is not RFC 3339, a process record or process syscall without `actor.pid`). A `session.start` supplies its own context; for other records
     /// the product version is "unknown" and the host is not named: use `Exporter` (or pass the
     /// context) to carry `session.start` over to the rest of a log.
     public static func event(for record: JSONValue) -> JSONValue? {
@@ -432,10 +432,11 @@ struct OCSFRecord {
 
     // MARK: - process.*
 
-    func processExec() -> OCSFEvent {
+    /// Nil without an actor pid: an OCSF process is identified by its pid.
+    func processExec() -> OCSFEvent? {
+        guard var p = actorProcess(argv: fields["argv"]) else { return nil }
         var e = OCSFEvent(.processActivity, OCSFActivity.processLaunch)
         e.success = true
-        var p = actorProcess(argv: fields["argv"]) ?? [:]
         if let cwd = fields["cwd"]?.stringValue { p["working_directory"] = .string(cwd) }
         if let uid = fields["uid"]?.intValue { p["user"] = ["uid": .string(String(uid))] }
         p["created_time"] = .int(time)
@@ -445,9 +446,9 @@ struct OCSFRecord {
         return e
     }
 
-    func processExit() -> OCSFEvent {
+    func processExit() -> OCSFEvent? {
+        guard var p = actorProcess() else { return nil }
         var e = OCSFEvent(.processActivity, OCSFActivity.processTerminate)
-        var p = actorProcess() ?? [:]
         p["terminated_time"] = .int(time)
         e["process"] = .object(p)
         e["actor"] = ["app_name": .string(OCSFExport.productName)]

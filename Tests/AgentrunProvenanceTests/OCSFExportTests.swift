@@ -276,6 +276,24 @@ let ocsfCases: [OCSFCase] = [
         classUID: 6002, activityID: 4),
 ]
 
+/// Odd but possible records: missing optional members, an unknown decision, no actor.
+private let ocsfEdgeRecords: [JSONValue] = [
+    ocsfRecord("syscall.openat", seq: 40, ["path": "relative/file", "decision": "allow"]),
+    ocsfRecord("syscall.openat", seq: 41, ["actor": ocsfAgent, "decision": "log", "flags": ["O_DIRECTORY"]]),
+    ocsfRecord("syscall.connect", seq: 42, ["actor": ocsfAgent, "decision": "deny"]),
+    ocsfRecord("syscall.recvfrom", seq: 43, ["actor": ocsfAgent, "addr": ["family": "unix", "address": ""]]),
+    ocsfRecord("syscall.rename", seq: 44, ["actor": ocsfAgent, "path": "/", "decision": "allow"]),
+    ocsfRecord("syscall.kill", seq: 45, ["actor": ["pid": 7], "decision": "allow", "errno": "ESRCH"]),
+    ocsfRecord("net.connect", seq: 46, ["host": "example.org", "port": 70_000, "decision": "allow"]),
+    ocsfRecord("net.connect", seq: 47, ["ip": "not-an-ip", "decision": "deny"]),
+    ocsfRecord("tool.call", seq: 48, ["tool": "x"]),
+    ocsfRecord("tool.result", seq: 49, [:]),
+    ocsfRecord("cred.issue", seq: 50, ["expires_at": "never"]),
+    ocsfRecord("session.end", seq: 51, ["exit_code": 70, "reason": "provenance-failure", "records": 50]),
+    ocsfRecord("session.start", seq: 1, [:]),
+    ocsfRecord("process.exit", seq: 52, ["actor": ["pid": 9], "signal": 9, "status": nil, "reason": "signaled"]),
+]
+
 // MARK: - JSON text and the validator process
 
 /// JSON text of a value (keys sorted; strings escaped as in the canonical form).
@@ -470,6 +488,12 @@ struct OCSFExportTests {
         #expect(OCSFExport.event(for: ocsfRecord("process.exec", seq: 9, ["ts": "yesterday"])) == nil)
         #expect(OCSFExport.event(for: ["kind": "process.exec"]) == nil)
         #expect(OCSFExport.event(for: "not a record") == nil)
+        // A process is identified by its pid: none, no Process Activity event.
+        #expect(OCSFExport.event(for: ocsfRecord("process.exec", seq: 9, ["argv": ["sh"]])) == nil)
+        #expect(OCSFExport.event(for: ocsfRecord("syscall.execve", seq: 9, ["decision": "deny"])) == nil)
+        // Other records without an actor are agentrun's doing.
+        let open = OCSFExport.event(for: ocsfRecord("syscall.openat", seq: 9, ["path": "/x", "decision": "allow"]))
+        #expect(open?["actor"] == ["app_name": "agentrun"])
     }
 
     @Test func actorAndProcessObjects() throws {
@@ -565,6 +589,9 @@ struct OCSFExportTests {
             lines.append(ocsfJSON(try #require(carried)))
             // Without session.start's context, too.
             lines.append(ocsfJSON(try #require(OCSFExport.event(for: c.record))))
+        }
+        for record in ocsfEdgeRecords {
+            lines.append(ocsfJSON(try #require(OCSFExport.event(for: record), "\(ocsfJSON(record))")))
         }
         guard let result = runOCSFValidator(lines), requireValidatorLibraries(result) else { return }
         #expect(result.status == 0, "validate.py rejected exported events:\n\(result.output)")
