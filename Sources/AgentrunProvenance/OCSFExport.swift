@@ -420,10 +420,14 @@ struct OCSFRecord {
             e.success = exitCode == 0
             e["status_code"] = .string(String(exitCode))
         }
-        if let reason { e["status_detail"] = .string(reason) }
+        let error = fields["error"]?.stringValue
+        if let detail = [reason, error].compactMap({ $0 }).joined(separator: ": ").nilIfEmpty {
+            e["status_detail"] = .string(detail)
+        }
         if reason == "provenance-failure" { e.severity = .high }
         var message = "agentrun session ended"
         if let reason { message += " (\(reason))" }
+        if let error { message += ": \(error)" }
         if let exitCode { message += ", exit code \(exitCode)" }
         if let records = fields["records"]?.intValue { message += ", \(records) records" }
         e["message"] = .string(message)
@@ -598,6 +602,10 @@ struct OCSFRecord {
             ? ["protocol_ver_id": 6, "protocol_ver": "Internet Protocol version 6 (IPv6)"]
             : ["protocol_ver_id": 4, "protocol_ver": "Internet Protocol version 4 (IPv4)"]
     }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }
 
 extension OCSFSeverity: Comparable {

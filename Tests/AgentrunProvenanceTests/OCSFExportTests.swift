@@ -291,6 +291,7 @@ private let ocsfEdgeRecords: [JSONValue] = [
     ocsfRecord("cred.issue", seq: 50, ["expires_at": "never"]),
     ocsfRecord("session.end", seq: 51, ["exit_code": 70, "reason": "provenance-failure", "records": 50]),
     ocsfRecord("session.start", seq: 1, [:]),
+    ocsfRecord("session.end", seq: 2, ["exit_code": 125, "reason": "launch-failed", "error": "no such profile"]),
     ocsfRecord("process.exit", seq: 52, ["actor": ["pid": 9], "signal": 9, "status": nil, "reason": "signaled"]),
 ]
 
