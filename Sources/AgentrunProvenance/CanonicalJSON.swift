@@ -68,11 +68,13 @@ public enum CanonicalJSON {
         case .object(let members):
             var ok = depth <= maxDepth
             out.append(UInt8(ascii: "{"))
-            for (index, member) in sortedMembers(members, redacting: table).enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(member.key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                ok = append(member.value, to: &out, depth: depth + 1, redacting: table) && ok
+            withSortedMembers(members, redacting: table) { sorted in
+                for (index, member) in sorted.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    appendString(member.key, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    ok = append(member.value, to: &out, depth: depth + 1, redacting: table) && ok
+                }
             }
             out.append(UInt8(ascii: "}"))
             return ok
@@ -80,84 +82,125 @@ public enum CanonicalJSON {
         return depth <= maxDepth
     }
 
-    /// Members in canonical order: keys compared as UTF-8 bytes (Swift's `<` on String compares
-    /// by Unicode canonical equivalence, which is not the format's order). With a table, keys are
-    /// redacted first; should two keys then coincide, the first is kept (keys must be unique).
-    static func sortedMembers(_ members: [String: JSONValue], redacting table: RedactionTable? = nil)
-        -> [(key: String, value: JSONValue)]
-    {
-        var list: [(key: String, value: JSONValue)] = []
-        list.reserveCapacity(members.count)
-        var renamed = false
-        for (key, value) in members {
-            if let table, let redacted = table.redact(string: key) {
-                list.append((redacted, value))
-                renamed = true
-            } else {
-                list.append((key, value))
+    /// Calls `body` with the members in canonical order: keys compared as UTF-8 bytes (Swift's `<`
+    /// on String compares by Unicode canonical equivalence, which is not the format's order).
+    /// With a table, keys are redacted first; should two keys then coincide, the first is kept
+    /// (keys must be unique). The members live in a temporary (stack) buffer: this runs for every
+    /// object of every record.
+    static func withSortedMembers<R>(
+        _ members: [String: JSONValue], redacting table: RedactionTable?,
+        _ body: (UnsafeBufferPointer<(key: String, value: JSONValue)>) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: (key: String, value: JSONValue).self, capacity: members.count) { buffer in
+            var count = 0
+            var renamed = false
+            for (key, value) in members {
+                if let table, let redacted = table.redact(string: key) {
+                    buffer.initializeElement(at: count, to: (redacted, value))
+                    renamed = true
+                } else {
+                    buffer.initializeElement(at: count, to: (key, value))
+                }
+                count += 1
             }
-        }
-        // Records have a handful of members: insertion sort beats the generic sort's overhead.
-        if list.count <= 16 {
-            for i in 1..<max(list.count, 1) {
+            // Records have a handful of members: an insertion sort.
+            for i in 1..<max(count, 1) {
                 var j = i
-                while j > 0, utf8Less(list[j].key, list[j - 1].key) {
-                    list.swapAt(j, j - 1)
+                while j > 0, utf8Less(buffer[j].key, buffer[j - 1].key) {
+                    buffer.swapAt(j, j - 1)
                     j -= 1
                 }
             }
-        } else {
-            list.sort { utf8Less($0.key, $1.key) }
-        }
-        if renamed {
-            var unique: [(key: String, value: JSONValue)] = []
-            for member in list where unique.last.map({ $0.key.utf8.elementsEqual(member.key.utf8) }) != true {
-                unique.append(member)
+            if renamed {
+                var kept = min(count, 1)
+                for i in 1..<max(count, 1) {
+                    if buffer[i].key.utf8.elementsEqual(buffer[kept - 1].key.utf8) { continue }
+                    buffer.swapAt(i, kept)
+                    kept += 1
+                }
+                buffer.extracting(kept..<count).deinitialize()
+                count = kept
             }
-            return unique
+            defer { buffer.extracting(0..<count).deinitialize() }
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
         }
-        return list
+    }
+
+    /// `members` in canonical order, as an array.
+    static func sortedMembers(_ members: [String: JSONValue], redacting table: RedactionTable? = nil)
+        -> [(key: String, value: JSONValue)]
+    {
+        withSortedMembers(members, redacting: table) { Array($0) }
     }
 
     static func utf8Less(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { pa in
-            b.withUTF8 { pb in
-                let n = min(pa.count, pb.count)
-                if n > 0, let x = pa.baseAddress, let y = pb.baseAddress {
-                    let c = memcmp(x, y, n)
-                    if c != 0 { return c < 0 }
-                }
-                return pa.count < pb.count
+        var x = a.utf8.makeIterator()
+        var y = b.utf8.makeIterator()
+        while true {
+            switch (x.next(), y.next()) {
+            case let (p?, q?): if p != q { return p < q }
+            case (nil, _?): return true
+            default: return false
             }
         }
     }
 
     /// Appends `s` as a canonical JSON string (quotes included), redacted with `table` if given.
     static func appendString(_ s: String, to out: inout [UInt8], redacting table: RedactionTable? = nil) {
-        var s = s
-        s.withUTF8 { bytes in
-            if let table, let redacted = table.redact(bytes) {
-                redacted.withUnsafeBufferPointer { appendString(utf8: $0, to: &out) }
-            } else {
-                appendString(utf8: bytes, to: &out)
-            }
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { appendString(bytes: $0, to: &out, redacting: table) }
+        if done == nil { Array(s.utf8).withUnsafeBufferPointer { appendString(bytes: $0, to: &out, redacting: table) } }
+    }
+
+    private static func appendString(bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8], redacting table: RedactionTable?) {
+        if let table, let redacted = table.redact(bytes) {
+            redacted.withUnsafeBufferPointer { appendString(utf8: $0, to: &out) }
+        } else {
+            appendString(utf8: bytes, to: &out)
         }
     }
 
     static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for index in 0..<bytes.count {
+        var index = 0
+        while index < bytes.count {
+            index = plainRun(bytes, from: index, stopAtNonASCII: false)
+            guard index < bytes.count else { break }
             let c = bytes[index]
-            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") { continue }
+            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
+                index += 1
+                continue
+            }
             if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
             appendEscape(c, to: &out)
-            runStart = index + 1
+            index += 1
+            runStart = index
         }
         if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The end of the run from `start` of bytes that need no attention in a string: no quote,
+    /// backslash or control character (and, when asked, nothing non-ASCII). Eight bytes at a
+    /// time (SWAR): hashes, ids and paths make up most of a record.
+    @inline(__always)
+    static func plainRun(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, stopAtNonASCII: Bool) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var pos = start
+        while pos + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self))
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5c)
+            // Bytes below 0x20, equal to '"' or '\\' (the classic has-less / has-zero tests: exact
+            // for ASCII bytes, and a byte >= 0x80 only ever stops the run early).
+            var special = ((word &- ones &* 0x20) & ~word) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+            if stopAtNonASCII { special |= word }
+            if special & highs != 0 { break }
+            pos += 8
+        }
+        return pos
     }
 
     private static func appendEscape(_ c: UInt8, to out: inout [UInt8]) {

@@ -56,10 +56,10 @@ struct CanonicalScanner {
         switch bytes[pos] {
         case UInt8(ascii: "{"):
             var members: [String: JSONValue] = [:]
-            try self.members(depth: depth) { (key: StringToken, scanner: inout CanonicalScanner) throws(ScanError) in
-                let name = scanner.text(key)
-                let member = try scanner.value(depth: depth + 1)
-                if members.updateValue(member, forKey: name) != nil {
+            var object = try openContainer(depth: depth)
+            while let key = try nextKey(&object) {
+                let name = text(key)
+                if members.updateValue(try value(depth: depth + 1), forKey: name) != nil {
                     // Distinct byte sequences that Swift's String considers equal (NFC vs NFD).
                     throw ScanError(
                         canonicalOnly: false, message: "keys equal as Unicode strings cannot be represented",
@@ -69,9 +69,8 @@ struct CanonicalScanner {
             return .object(members)
         case UInt8(ascii: "["):
             var elements: [JSONValue] = []
-            try self.elements(depth: depth) { (scanner: inout CanonicalScanner) throws(ScanError) in
-                elements.append(try scanner.value(depth: depth + 1))
-            }
+            var array = try openContainer(depth: depth)
+            while try nextElement(&array) { elements.append(try value(depth: depth + 1)) }
             return .array(elements)
         case UInt8(ascii: "\""):
             return .string(text(try string()))
@@ -85,13 +84,11 @@ struct CanonicalScanner {
         guard pos < bytes.count else { throw malformed("unexpected end of text") }
         switch bytes[pos] {
         case UInt8(ascii: "{"):
-            try members(depth: depth) { (_: StringToken, scanner: inout CanonicalScanner) throws(ScanError) in
-                try scanner.skipValue(depth: depth + 1)
-            }
+            var object = try openContainer(depth: depth)
+            while try nextKey(&object) != nil { try skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
-            try elements(depth: depth) { (scanner: inout CanonicalScanner) throws(ScanError) in
-                try scanner.skipValue(depth: depth + 1)
-            }
+            var array = try openContainer(depth: depth)
+            while try nextElement(&array) { try skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""):
             _ = try string()
         default:
@@ -156,61 +153,71 @@ struct CanonicalScanner {
 
     // MARK: Containers
 
-    /// Walks an object: `body` is called at each member with the key and the scanner positioned
-    /// on the value, which it must consume. Checks the separators and that keys strictly
-    /// increase in UTF-8 byte order (so there are no duplicates).
-    mutating func members(
-        depth: Int, _ body: (StringToken, inout CanonicalScanner) throws(ScanError) -> Void
-    ) throws(ScanError) {
-        guard depth <= CanonicalJSON.maxDepth else {
-            throw malformed("nested deeper than \(CanonicalJSON.maxDepth) levels")
-        }
-        pos += 1
-        if try peek() == UInt8(ascii: "}") {
-            pos += 1
-            return
-        }
-        var previous: StringToken?
-        while true {
-            guard try peek() == UInt8(ascii: "\"") else { throw malformed("expected a key") }
-            let key = try string()
-            if let previous {
-                let order = compare(previous, key)
-                if order == 0 { throw ScanError(canonicalOnly: true, message: "duplicate key", offset: key.start - 1) }
-                if order > 0 { throw ScanError(canonicalOnly: true, message: "keys not sorted", offset: key.start - 1) }
-            }
-            previous = key
-            guard try peek() == UInt8(ascii: ":") else { throw malformed("expected ':'") }
-            pos += 1
-            try body(key, &self)
-            switch try peek() {
-            case UInt8(ascii: ","): pos += 1
-            case UInt8(ascii: "}"): pos += 1; return
-            default: throw malformed("expected ',' or '}'")
-            }
-        }
+    /// Where a walk through an object or array is.
+    struct Container {
+        var started = false
+        var previousKey: StringToken?
     }
 
-    private mutating func elements(depth: Int, _ body: (inout CanonicalScanner) throws(ScanError) -> Void) throws(ScanError) {
+    /// Enters the object or array at `pos`. Then call `nextKey` (objects) or `nextElement`
+    /// (arrays) until it reports the end, consuming each value in between. (Iteration rather
+    /// than callbacks: the verifier's hot path then has no captured state to check.)
+    mutating func openContainer(depth: Int) throws(ScanError) -> Container {
         guard depth <= CanonicalJSON.maxDepth else {
             throw malformed("nested deeper than \(CanonicalJSON.maxDepth) levels")
         }
         pos += 1
-        if try peek() == UInt8(ascii: "]") {
-            pos += 1
-            return
-        }
-        while true {
-            try body(&self)
+        return Container()
+    }
+
+    /// The next member's key, with `pos` on its value; nil after the closing brace. Checks the
+    /// separators and that keys strictly increase in UTF-8 byte order (so none repeats).
+    mutating func nextKey(_ object: inout Container) throws(ScanError) -> StringToken? {
+        if object.started {
             switch try peek() {
             case UInt8(ascii: ","): pos += 1
-            case UInt8(ascii: "]"): pos += 1; return
+            case UInt8(ascii: "}"): pos += 1; return nil
+            default: throw malformed("expected ',' or '}'")
+            }
+        } else {
+            object.started = true
+            if try peek() == UInt8(ascii: "}") {
+                pos += 1
+                return nil
+            }
+        }
+        guard try peek() == UInt8(ascii: "\"") else { throw malformed("expected a key") }
+        let key = try string()
+        if let previous = object.previousKey {
+            let order = compare(previous, key)
+            if order == 0 { throw ScanError(canonicalOnly: true, message: "duplicate key", offset: key.start - 1) }
+            if order > 0 { throw ScanError(canonicalOnly: true, message: "keys not sorted", offset: key.start - 1) }
+        }
+        object.previousKey = key
+        guard try peek() == UInt8(ascii: ":") else { throw malformed("expected ':'") }
+        pos += 1
+        return key
+    }
+
+    /// True with `pos` on the next element; false after the closing bracket.
+    mutating func nextElement(_ array: inout Container) throws(ScanError) -> Bool {
+        if array.started {
+            switch try peek() {
+            case UInt8(ascii: ","): pos += 1; return true
+            case UInt8(ascii: "]"): pos += 1; return false
             default: throw malformed("expected ',' or ']'")
             }
         }
+        array.started = true
+        if try peek() == UInt8(ascii: "]") {
+            pos += 1
+            return false
+        }
+        return true
     }
 
     /// The next byte, refusing whitespace (canonical form has none outside strings).
+    @inline(__always)
     private func peek() throws(ScanError) -> UInt8 {
         guard pos < bytes.count else { throw malformed("unexpected end of text") }
         let c = bytes[pos]
@@ -229,6 +236,8 @@ struct CanonicalScanner {
         var escaped = false
         let count = bytes.count
         while pos < count {
+            pos = CanonicalJSON.plainRun(bytes, from: pos, stopAtNonASCII: true)
+            guard pos < count else { break }
             let c = bytes[pos]
             if c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
                 pos += 1
@@ -346,9 +355,10 @@ struct CanonicalScanner {
     private func compare(_ a: StringToken, _ b: StringToken) -> Int {
         if !a.escaped && !b.escaped {
             let n = min(a.end - a.start, b.end - b.start)
-            if n > 0, let base = bytes.baseAddress {
-                let c = memcmp(base + a.start, base + b.start, n)
-                if c != 0 { return c < 0 ? -1 : 1 }
+            for offset in 0..<n {
+                let x = bytes[a.start + offset]
+                let y = bytes[b.start + offset]
+                if x != y { return x < y ? -1 : 1 }
             }
             return (a.end - a.start) - (b.end - b.start)
         }
@@ -359,10 +369,13 @@ struct CanonicalScanner {
     }
 
     /// True when the token's raw bytes equal `name` (for keys without escapes).
+    @inline(__always)
     func tokenEquals(_ token: StringToken, _ name: StaticString) -> Bool {
         let length = token.end - token.start
-        guard !token.escaped, length == name.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
-        return memcmp(base + token.start, name.utf8Start, length) == 0
+        guard !token.escaped, length == name.utf8CodeUnitCount else { return false }
+        let text = name.utf8Start
+        for offset in 0..<length where bytes[token.start + offset] != text[offset] { return false }
+        return true
     }
 
     // MARK: Errors
@@ -375,10 +388,12 @@ struct CanonicalScanner {
         ScanError(canonicalOnly: true, message: message, offset: pos)
     }
 
+    @inline(__always)
     private func isWhitespace(_ c: UInt8) -> Bool {
         c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d
     }
 
+    @inline(__always)
     private func isDigit(_ c: UInt8) -> Bool {
         c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")
     }

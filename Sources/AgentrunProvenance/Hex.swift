@@ -1,5 +1,5 @@
 /// Lowercase hex (the log's hashes, keys and signatures) and base64 (key files), without
-/// Foundation. Table-driven: the writer and the verifier hex-encode two digests per record.
+/// Foundation. The writer hex-encodes two digests per record, the verifier compares two.
 enum Hex {
     private static let table: StaticString = "0123456789abcdef"
 
@@ -15,18 +15,6 @@ enum Hex {
         }
     }
 
-    /// Appends the lowercase hex of raw bytes (digests), writing in place.
-    static func append(raw bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: bytes.count * 2))
-        out.withUnsafeMutableBufferPointer { target in
-            for (index, byte) in bytes.enumerated() {
-                target[start + 2 * index] = digit(byte >> 4)
-                target[start + 2 * index + 1] = digit(byte)
-            }
-        }
-    }
-
     static func encode<S: Sequence<UInt8>>(_ bytes: S) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
@@ -36,6 +24,25 @@ enum Hex {
 
     static func string<S: Sequence<UInt8>>(_ bytes: S) -> String {
         String(decoding: encode(bytes), as: UTF8.self)
+    }
+
+    /// Appends the lowercase hex of raw bytes (digests).
+    static func append(raw bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 2) { text in
+            write(raw: bytes, into: text, at: 0)
+            out.append(contentsOf: UnsafeBufferPointer(text))
+        }
+    }
+
+    /// Writes the lowercase hex of raw bytes into `target` from `offset` on.
+    @inline(__always)
+    static func write(raw bytes: UnsafeRawBufferPointer, into target: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        var index = offset
+        for byte in bytes {
+            target[index] = digit(byte >> 4)
+            target[index + 1] = digit(byte)
+            index += 2
+        }
     }
 
     /// The value of one hex digit; uppercase only when `allowUppercase` (key files, not logs).

@@ -16,7 +16,13 @@ final class Locked<Value>: @unchecked Sendable {
     init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+        // Adaptive: a waiter spins briefly before sleeping, since the holder (building one line)
+        // is usually running on the other core and about to let go.
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
     }
 
     deinit {

@@ -1,16 +1,26 @@
 import Crypto
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// `agentrun log verify`: checks every rule of docs/provenance.md in one streaming pass and
 /// names the first bad record. The hot path validates each line's canonical form and picks out
 /// the common members in place (no dictionaries), hashes it twice (its `hash`, the next
 /// record's `prev`), and decodes fully only `session.start` and checkpoints.
 public enum LogVerifier {
     public static func verify(path: String, operatorKey: OperatorPublicKey?) -> VerifyReport {
+        if let report = ParallelVerification.verify(path: path, operatorKey: operatorKey) { return report }
+        return verifyInOnePass(path: path, operatorKey: operatorKey)
+    }
+
+    static func verifyInOnePass(path: String, operatorKey: OperatorPublicKey?) -> VerifyReport {
         var verification = Verification(operatorKey: operatorKey)
-        do {
-            try LineReader.forEachLine(path: path) { line, terminated in
-                verification.check(line, terminated: terminated)
-            }
+        do throws(ProvenanceError) {
+            var reader = try LineReader(path: path)
+            while let (line, terminated) = try reader.next(), verification.check(line, terminated: terminated) {}
         } catch {
             verification.problem = VerifyReport.Problem(
                 seq: nil, line: verification.lineNumber + 1, kind: .malformed, message: error.description)
@@ -45,49 +55,67 @@ struct RecordFields {
             throw ScanError(canonicalOnly: false, message: "a record must be a JSON object", offset: 0)
         }
         var fields = RecordFields()
-        try scanner.members(depth: 1) { (key: StringToken, scanner: inout CanonicalScanner) throws(ScanError) in
+        var object = try scanner.openContainer(depth: 1)
+        while let key = try scanner.nextKey(&object) {
             let start = scanner.pos
-            guard start < line.count, !key.escaped, key.end - key.start <= 4 else {
+            let length = key.end - key.start
+            guard start < line.count, !key.escaped, length <= 4 else {
                 try scanner.skipValue(depth: 2)
-                return
+                continue
             }
             let first = line[start]
             let isString = first == UInt8(ascii: "\"")
             let isInteger = first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
-            func string(_ name: String) throws(ScanError) -> StringToken? {
-                guard isString else {
-                    try scanner.skipValue(depth: 2)
-                    fields.wrongType = name
-                    return nil
+            switch length {
+            case 4 where scanner.tokenEquals(key, "hash"):
+                if isString {
+                    let hash = try scanner.string()
+                    fields.hash = hash
+                    fields.hashMember = (key.start - 1)..<(hash.end + 1)
+                    continue
                 }
-                return try scanner.string()
-            }
-            func integer(_ name: String) throws(ScanError) -> Int64? {
-                guard isInteger else {
-                    try scanner.skipValue(depth: 2)
-                    fields.wrongType = name
-                    return nil
+                fields.wrongType = "hash"
+            case 4 where scanner.tokenEquals(key, "kind"):
+                if isString {
+                    fields.kind = try scanner.string()
+                    continue
                 }
-                return try scanner.integer()
+                fields.wrongType = "kind"
+            case 4 where scanner.tokenEquals(key, "prev"):
+                if isString {
+                    fields.prev = try scanner.string()
+                    continue
+                }
+                fields.wrongType = "prev"
+            case 3 where scanner.tokenEquals(key, "run"):
+                if isString {
+                    let run = try scanner.string()
+                    fields.run = (run.start - 1)..<(run.end + 1)
+                    continue
+                }
+                fields.wrongType = "run"
+            case 3 where scanner.tokenEquals(key, "seq"):
+                if isInteger {
+                    fields.seq = try scanner.integer()
+                    continue
+                }
+                fields.wrongType = "seq"
+            case 2 where scanner.tokenEquals(key, "ts"):
+                if isString {
+                    fields.ts = try scanner.string()
+                    continue
+                }
+                fields.wrongType = "ts"
+            case 1 where scanner.tokenEquals(key, "v"):
+                if isInteger {
+                    fields.v = try scanner.integer()
+                    continue
+                }
+                fields.wrongType = "v"
+            default:
+                break
             }
-            if scanner.tokenEquals(key, "hash") {
-                fields.hash = try string("hash")
-                if let hash = fields.hash { fields.hashMember = (key.start - 1)..<(hash.end + 1) }
-            } else if scanner.tokenEquals(key, "kind") {
-                fields.kind = try string("kind")
-            } else if scanner.tokenEquals(key, "prev") {
-                fields.prev = try string("prev")
-            } else if scanner.tokenEquals(key, "run") {
-                if let run = try string("run") { fields.run = (run.start - 1)..<(run.end + 1) }
-            } else if scanner.tokenEquals(key, "seq") {
-                fields.seq = try integer("seq")
-            } else if scanner.tokenEquals(key, "ts") {
-                fields.ts = try string("ts")
-            } else if scanner.tokenEquals(key, "v") {
-                fields.v = try integer("v")
-            } else {
-                try scanner.skipValue(depth: 2)
-            }
+            try scanner.skipValue(depth: 2)
         }
         try scanner.expectEnd()
         return fields
@@ -113,6 +141,15 @@ struct Verification {
     var problem: VerifyReport.Problem?
     /// A line whose seq or prev does not follow: classified afterwards with the lines around it.
     var chainAnomaly: Int?
+    /// A worker of the parallel verifier checking a slice that starts mid-file: its first line's
+    /// link to the line before is checked when the slices are joined.
+    var continuing = false
+    var firstSeq: Int64?
+    var firstPrev: [UInt8]?
+    /// Whether `problem` was found before the chain check of its line (the order matters when
+    /// slices are joined).
+    var problemBeforeChain = false
+    private var pastChain = false
 
     init(operatorKey: OperatorPublicKey?) {
         self.operatorKey = operatorKey
@@ -121,6 +158,7 @@ struct Verification {
     /// Checks one line; false stops the pass (a problem was found).
     mutating func check(_ line: UnsafeBufferPointer<UInt8>, terminated: Bool) -> Bool {
         lineNumber += 1
+        pastChain = false
         guard terminated else {
             return fail(nil, .truncated, "the last line is incomplete (no newline): the log was cut off after seq \(lastSeq)")
         }
@@ -137,36 +175,53 @@ struct Verification {
             return fail(fields.seq, .malformed, "a common member (v, seq, ts, run, kind, prev, hash) is missing")
         }
         guard v == RecordFormat.version else { return fail(seq, .malformed, "unsupported format version \(v)") }
-        guard Hex.isLowercase(line[prev.start..<prev.end], count: 64), Hex.isLowercase(line[hash.start..<hash.end], count: 64)
-        else { return fail(seq, .malformed, "prev and hash must be 64 lowercase hex digits") }
+        // A prev or hash that matches a digest is 64 lowercase hex digits; check the form only
+        // when one does not match, to tell a malformed record from an edited one.
+        func wellFormed() -> Bool {
+            prev.end - prev.start == 64 && hash.end - hash.start == 64 && !prev.escaped && !hash.escaped
+                && Hex.isLowercase(line[prev.start..<prev.end], count: 64) && Hex.isLowercase(line[hash.start..<hash.end], count: 64)
+        }
 
-        // The record's own hash: its line without the hash member.
+        // The record's own hash: its line without the hash member. The line's digest (the next
+        // prev) starts with the same bytes: hash those once.
         let (before, after) = RecordFormat.hashedParts(line: 0..<line.count, member: hashMember)
+        let raw = UnsafeRawBufferPointer(line)
         var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[before])))
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[after])))
-        guard hasher.finalize().withUnsafeBytes({ Hex.matches($0, line, at: hash.start) }) else {
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[before]))
+        var whole = hasher
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[after]))
+        guard hash.end - hash.start == 64, hasher.finalize().withUnsafeBytes({ Hex.matches($0, line, at: hash.start) }) else {
+            if !wellFormed() { return fail(seq, .malformed, "prev and hash must be 64 lowercase hex digits") }
             return fail(seq, .edited, "the record's content does not match its hash")
         }
 
         let runBytes = UnsafeBufferPointer(rebasing: line[run])
-        if lineNumber == 1 {
+        if runRaw.isEmpty {
             runRaw = Array(runBytes)
             runID = String(decoding: line[(run.lowerBound + 1)..<(run.upperBound - 1)], as: UTF8.self)
-        } else if !runBytes.elementsEqual(runRaw) {
+        } else if !Self.equal(runBytes, runRaw) {
             return fail(seq, .otherRun, "the record belongs to run \(String(decoding: runBytes, as: UTF8.self)), not \"\(runID ?? "")\"")
         }
         if sealed {
             return fail(seq, .inserted, "a record after the final checkpoint")
         }
 
-        let lineDigest = RecordFormat.sha256(UnsafeRawBufferPointer(line))
+        whole.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[before.upperBound...]))
+        let lineDigest = whole.finalize()
+        var firstRecord = false
         if let previousLine {
-            guard seq == lastSeq &+ 1, previousLine.withUnsafeBytes({ Hex.matches($0, line, at: prev.start) }) else {
+            guard seq == lastSeq &+ 1, prev.end - prev.start == 64,
+                previousLine.withUnsafeBytes({ Hex.matches($0, line, at: prev.start) })
+            else {
+                if !wellFormed() { return fail(seq, .malformed, "prev and hash must be 64 lowercase hex digits") }
                 chainAnomaly = lineNumber
                 return false
             }
+        } else if continuing {
+            firstSeq = seq
+            firstPrev = Array(line[prev.start..<prev.end])
         } else {
+            firstRecord = true
             if seq != 1 {
                 return fail(1, .missing, seq > 1 ? "the log starts at seq \(seq): records 1…\(seq - 1) are missing" : "the first record has seq \(seq)")
             }
@@ -175,8 +230,9 @@ struct Verification {
             }
         }
 
+        pastChain = true
         let isCheckpoint = scannerEquals(line, kind, RecordFormat.checkpoint)
-        if seq == 1 {
+        if firstRecord {
             guard scannerEquals(line, kind, RecordFormat.sessionStart) else {
                 return fail(seq, .noSessionStart, "the first record is not session.start")
             }
@@ -189,6 +245,14 @@ struct Verification {
         previousLine = lineDigest
         lastKindWasCheckpoint = isCheckpoint
         return true
+    }
+
+    private static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
+        a.count == b.count
+            && b.withUnsafeBufferPointer { b in
+                guard let x = a.baseAddress, let y = b.baseAddress else { return a.count == 0 }
+                return memcmp(x, y, a.count) == 0
+            }
     }
 
     private func scannerEquals(_ line: UnsafeBufferPointer<UInt8>, _ token: StringToken, _ text: String) -> Bool {
@@ -246,6 +310,7 @@ struct Verification {
 
     private mutating func fail(_ seq: Int64?, _ kind: VerifyReport.Kind, _ message: String) -> Bool {
         problem = VerifyReport.Problem(seq: seq, line: lineNumber, kind: kind, message: message)
+        problemBeforeChain = !pastChain
         return false
     }
 

@@ -8,16 +8,19 @@ import Musl
 #endif
 
 /// The one ordered sink of a run's log. Any thread may call `append`; a lock orders the records,
-/// so each gets the next `seq`, chains to the one before, and reaches the kernel (one `write`
-/// per record) before the lock is released, hence in seq order.
+/// so each gets the next `seq` and chains to the one before, and lines leave the writer in seq
+/// order. Sorting, redacting and encoding the caller's fields happen before the lock.
 ///
-/// Durability, by option:
-/// - `checkpoint` (default): every record is in the kernel when `append` returns, so it
-///   survives a crash of agentrun itself (`kill -9`); a checkpoint (every `checkpointEvery`
-///   records, every `checkpointInterval` seconds through `append`/`tick`, and in `finish`)
-///   starts an `fdatasync` on a background thread (`LogSync`) without waiting for it, so a host
-///   crash loses at most the records since the last completed sync. `finish` syncs and waits.
-/// - `record`: `append` returns only once its record is on disk (concurrent appends share syncs).
+/// When records reach the file, by durability:
+/// - `checkpoint` (default): lines are gathered and written in one `write` (a syscall costs as
+///   much as building a record on this host) at most `flushDelay` (10 ms) after the first of
+///   them, whenever 64 KiB are pending, at every checkpoint, `tick` and `finish`. So a crash of
+///   agentrun itself (`kill -9`) loses at most the last 10 ms of records, and the log still
+///   verifies up to its last checkpoint. Each checkpoint also starts an `fdatasync` on a
+///   background thread without waiting for it; a host crash loses at most what came after the
+///   last completed sync. `finish` writes, syncs and waits.
+/// - `record`: every `append` writes its line and returns once it is on disk (concurrent
+///   appends share syncs).
 ///
 /// Failures are sticky: after the first failed write, sync or file check, every call throws
 /// that error and nothing more is written. A partly written line is truncated away, so the file
@@ -48,6 +51,11 @@ public final class ProvenanceWriter: Sendable {
         public var hash: String
     }
 
+    /// Longest time a record waits in the writer before it is written (nanoseconds).
+    static let flushDelay: UInt64 = 10_000_000
+    /// Pending bytes that trigger a write at once.
+    static let flushSize = 64 << 10
+
     public let path: String
     public let runID: String
     private let runKey: RunKey
@@ -56,7 +64,7 @@ public final class ProvenanceWriter: Sendable {
     private let intervalNanoseconds: UInt64
     /// The run id encoded once as a JSON string.
     private let runJSON: [UInt8]
-    private let sync: LogSync
+    private let background: BackgroundFlush
     private let state: Locked<State>
 
     private enum Status {
@@ -75,9 +83,8 @@ public final class ProvenanceWriter: Sendable {
         var lastCheckpoint: UInt64
         /// Bytes of complete records in the file.
         var committed: Int64 = 0
-        /// Scratch buffers reused by every record: the record without `hash`, then the line.
-        var body: [UInt8] = []
-        var line: [UInt8] = []
+        /// Lines not yet written.
+        var pending: [UInt8] = []
         /// `YYYY-MM-DDTHH:MM:SS` of `clockSecond`: most records share their second.
         var clockSecond = -1
         var clockText: [UInt8] = []
@@ -101,7 +108,7 @@ public final class ProvenanceWriter: Sendable {
                 message: "checkpointEvery must be at least 1 and checkpointInterval a positive number of seconds")
         }
         do {
-            sync = try LogSync(fd: fd, path: path)
+            background = try BackgroundFlush(fd: fd, path: path)
         } catch {
             close(fd)
             throw error
@@ -115,19 +122,20 @@ public final class ProvenanceWriter: Sendable {
         var run: [UInt8] = []
         CanonicalJSON.appendString(runID, to: &run)
         runJSON = run
-        var initial = State(fd: fd, lastCheckpoint: Self.monotonicNanoseconds())
-        initial.body.reserveCapacity(1024)
-        initial.line.reserveCapacity(1024)
+        var initial = State(fd: fd, lastCheckpoint: BackgroundFlush.now())
+        initial.pending.reserveCapacity(Self.flushSize + 4096)
         state = Locked(initial)
+        background.onFlush { [weak self] in self?.flushPending() }
     }
 
     deinit {
-        // Without finish(): the log stays unsealed, as after a crash.
+        // Without finish() the log stays unsealed, as after a crash; what was appended is written.
         state.withLock { state in
+            if case .open = state.status, !state.pending.isEmpty { try? writePending(&state) }
             if state.fd >= 0 { close(state.fd) }
             state.fd = -1
         }
-        sync.stop()
+        background.stop()
     }
 
     /// Appends a record of `kind` with `fields` (secrets redacted first). The first record must be
@@ -139,33 +147,36 @@ public final class ProvenanceWriter: Sendable {
         if kind.isEmpty || kind == RecordFormat.checkpoint {
             throw misuse("record kind '\(kind)' cannot be appended (checkpoints are written by the writer)")
         }
-        for key in fields.keys where key.utf8.count <= 4 && RecordFormat.commonKeys.contains(key) {
-            throw misuse("field '\(key)' is filled by the writer")
-        }
+        var extra: (key: String, value: JSONValue)?
         var fields = fields
         if kind == RecordFormat.sessionStart {
-            if let given = fields["run_key"], given != .string(runKey.publicKeyHex) {
+            if let given = fields.removeValue(forKey: "run_key"), given != .string(runKey.publicKeyHex) {
                 throw misuse("session.start carries a run_key that is not this writer's")
             }
-            fields["run_key"] = nil
+            extra = ("run_key", .string(runKey.publicKeyHex))
         }
         // Sorting, redaction and encoding of the caller's members happen outside the lock.
-        var members = Members(fields, redacting: redactor.snapshot())
-        if kind == RecordFormat.sessionStart { members.insert(key: "run_key", value: .string(runKey.publicKeyHex)) }
+        let members = Members(fields, redacting: redactor.snapshot(), extra: extra)
+        if let reserved = members.reserved { throw misuse("field '\(reserved)' is filled by the writer") }
         guard members.deepEnough else {
             throw misuse("a \(kind) record nests deeper than \(CanonicalJSON.maxDepth) levels")
         }
-        let (receipt, mark) = try state.withLock { (state: inout State) throws(ProvenanceError) -> (Receipt, Int64) in
+        let (receipt, mark, schedule) = try state.withLock {
+            (state: inout State) throws(ProvenanceError) -> (Receipt, Int64, Bool) in
             try checkOpen(&state)
             if (state.seq == 0) != (kind == RecordFormat.sessionStart) {
                 throw misuse(state.seq == 0 ? "the first record must be session.start" : "session.start was already written")
             }
+            let wasEmpty = state.pending.isEmpty
             let receipt = try emit(&state, kind: kind, members: members)
             if state.sinceCheckpoint >= options.checkpointEvery || timeForCheckpoint(state) {
                 _ = try checkpoint(&state, final: false)
+            } else if options.durability == .record || state.pending.count >= Self.flushSize {
+                try writePending(&state)
             }
-            return (receipt, state.committed)
+            return (receipt, state.committed, wasEmpty && !state.pending.isEmpty)
         }
+        if schedule { background.scheduleFlush(after: Self.flushDelay) }
         if options.durability == .record { try waitDurable(mark) }
         return receipt
     }
@@ -177,14 +188,18 @@ public final class ProvenanceWriter: Sendable {
         let mark = try state.withLock { (state: inout State) throws(ProvenanceError) -> Int64 in
             try checkOpen(&state)
             try checkFile(&state)
-            if timeForCheckpoint(state) { _ = try checkpoint(&state, final: false) }
+            if timeForCheckpoint(state) {
+                _ = try checkpoint(&state, final: false)
+            } else {
+                try writePending(&state)
+            }
             return state.committed
         }
         if options.durability == .record { try waitDurable(mark) }
     }
 
-    /// Appends the final checkpoint, syncs and closes the file. Returns the final checkpoint;
-    /// calling it again returns the same receipt.
+    /// Appends the final checkpoint, writes and syncs everything, and closes the file. Returns
+    /// the final checkpoint; calling it again returns the same receipt.
     public func finish() throws(ProvenanceError) -> Receipt {
         let result = state.withLock { (state: inout State) -> Result<Receipt, ProvenanceError> in
             if case .finished(let receipt) = state.status { return .success(receipt) }
@@ -206,14 +221,14 @@ public final class ProvenanceWriter: Sendable {
                 return .failure(error)
             }
         }
-        sync.stop()
+        background.stop()
         return try result.get()
     }
 
     /// The sticky failure, if the writer failed.
     public var failure: ProvenanceError? {
         state.withLock { state in
-            if case .open = state.status, sync.failed.load(ordering: .acquiring), let error = sync.error {
+            if case .open = state.status, background.failed.load(ordering: .acquiring), let error = background.error {
                 markFailed(&state, error)
             }
             if case .failed(let error) = state.status { return error }
@@ -223,34 +238,37 @@ public final class ProvenanceWriter: Sendable {
 
     // MARK: Records
 
-    /// Builds the next record from the caller's encoded members and the common ones, hashes it,
-    /// writes the line and advances the chain.
+    /// Builds the next line at the end of `pending` from the caller's encoded members and the
+    /// common ones, hashes it and advances the chain. The line is built once, with room for the
+    /// hash: the record's hash covers it minus that member, the next `prev` all of it.
     private func emit(_ state: inout State, kind: String, members: Members) throws(ProvenanceError) -> Receipt {
         let seq = state.seq + 1
-        var body = state.body
-        state.body = []
-        body.removeAll(keepingCapacity: true)
+        var line = state.pending
+        state.pending = []
+        let lineStart = line.count
         // Every piece starts with ','; the first one's becomes '{'.
-        var hashAt = 0
+        var hashMember = 0..<0
         var copied = 0
         for common in Members.Common.allCases {
             let split = members.splits[common.rawValue]
-            if split > copied { body.append(contentsOf: members.bytes[copied..<split]) }
+            if split > copied { line.append(contentsOf: members.bytes[copied..<split]) }
             copied = split
-            if common == .hash {
-                hashAt = body.count
-                continue
-            }
-            body.append(contentsOf: Members.Common.prefixes[common.rawValue])
+            line.append(contentsOf: Members.Common.prefixes[common.rawValue])
             switch common {
-            case .hash: break
-            case .kind: CanonicalJSON.appendString(kind, to: &body)
+            case .hash:
+                // `,"hash":"` then 64 placeholder digits and the closing quote.
+                let start = line.count - 7
+                line.append(UInt8(ascii: "\""))
+                line.append(contentsOf: RecordFormat.zeroHash)
+                line.append(UInt8(ascii: "\""))
+                hashMember = start..<line.count
+            case .kind: CanonicalJSON.appendString(kind, to: &line)
             case .prev:
-                body.append(UInt8(ascii: "\""))
-                body.append(contentsOf: state.prevHex)
-                body.append(UInt8(ascii: "\""))
-            case .run: body.append(contentsOf: runJSON)
-            case .seq: CanonicalJSON.appendInt(seq, to: &body)
+                line.append(UInt8(ascii: "\""))
+                line.append(contentsOf: state.prevHex)
+                line.append(UInt8(ascii: "\""))
+            case .run: line.append(contentsOf: runJSON)
+            case .seq: CanonicalJSON.appendInt(seq, to: &line)
             case .ts:
                 var now = timespec()
                 clock_gettime(CLOCK_REALTIME, &now)
@@ -259,46 +277,36 @@ public final class ProvenanceWriter: Sendable {
                     state.clockText.removeAll(keepingCapacity: true)
                     RFC3339.appendSeconds(Int64(now.tv_sec), to: &state.clockText)
                 }
-                body.append(UInt8(ascii: "\""))
-                body.append(contentsOf: state.clockText)
-                RFC3339.appendFraction(now.tv_nsec, to: &body)
-                body.append(UInt8(ascii: "\""))
-            case .v: CanonicalJSON.appendInt(RecordFormat.version, to: &body)
+                line.append(UInt8(ascii: "\""))
+                line.append(contentsOf: state.clockText)
+                RFC3339.appendFraction(now.tv_nsec, to: &line)
+                line.append(UInt8(ascii: "\""))
+            case .v: CanonicalJSON.appendInt(RecordFormat.version, to: &line)
             }
         }
-        if copied < members.bytes.count { body.append(contentsOf: members.bytes[copied...]) }
-        body[0] = UInt8(ascii: "{")
-        body.append(UInt8(ascii: "}"))
-
-        // The line is the body with `"hash":"…"` spliced in at its sorted place.
-        let hash = body.withUnsafeBytes { RecordFormat.sha256($0) }
-        var line = state.line
-        state.line = []
-        line.removeAll(keepingCapacity: true)
-        if hashAt == 0 {
-            line.append(UInt8(ascii: "{"))
-        } else {
-            line.append(contentsOf: body[0..<hashAt])
-            line.append(UInt8(ascii: ","))
+        if copied < members.bytes.count { line.append(contentsOf: members.bytes[copied...]) }
+        line.append(UInt8(ascii: "}"))
+        let lineEnd = line.count
+        let hashHex: String
+        let lineHash: SHA256Digest
+        (hashHex, lineHash) = line.withUnsafeMutableBufferPointer { buffer in
+            buffer[lineStart] = UInt8(ascii: "{")
+            let raw = UnsafeRawBufferPointer(buffer)
+            // Both digests start with the bytes before the hash member: hash those once.
+            let (before, after) = RecordFormat.hashedParts(line: lineStart..<lineEnd, member: hashMember)
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[before]))
+            var whole = hasher
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[after]))
+            let digits = hashMember.upperBound - 65
+            hasher.finalize().withUnsafeBytes { Hex.write(raw: $0, into: buffer, at: digits) }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[digits..<(digits + 64)]), as: UTF8.self)
+            whole.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[before.upperBound..<lineEnd]))
+            return (text, whole.finalize())
         }
-        line.append(contentsOf: Members.Common.prefixes[Members.Common.hash.rawValue].dropFirst())
-        line.append(UInt8(ascii: "\""))
-        let hashStart = line.count
-        hash.withUnsafeBytes { Hex.append(raw: $0, to: &line) }
-        let hashHex = String(decoding: line[hashStart..<(hashStart + 64)], as: UTF8.self)
-        line.append(UInt8(ascii: "\""))
-        if hashAt == 0 {
-            line.append(contentsOf: body[0...])
-            line[hashStart + 65] = UInt8(ascii: ",")
-        } else {
-            line.append(contentsOf: body[hashAt...])
-        }
-        let lineHash = line.withUnsafeBytes { RecordFormat.sha256($0) }
         line.append(UInt8(ascii: "\n"))
-        state.body = body
-        state.line = line
+        state.pending = line
 
-        try write(&state)
         state.seq = seq
         state.prevHex.removeAll(keepingCapacity: true)
         lineHash.withUnsafeBytes { Hex.append(raw: $0, to: &state.prevHex) }
@@ -306,7 +314,7 @@ public final class ProvenanceWriter: Sendable {
         return Receipt(seq: seq, hash: hashHex)
     }
 
-    /// Writes a checkpoint signing everything before it.
+    /// Writes a checkpoint signing everything before it, then writes the pending lines.
     private func checkpoint(_ state: inout State, final: Bool) throws(ProvenanceError) -> Receipt {
         let message = state.prevHex.withUnsafeBufferPointer { prev in
             runJSON.withUnsafeBufferPointer { run in
@@ -323,23 +331,33 @@ public final class ProvenanceWriter: Sendable {
             &state, kind: RecordFormat.checkpoint,
             members: Members(["final": .bool(final), "sig": .string(Hex.string(signature))], redacting: nil))
         state.sinceCheckpoint = 0
-        state.lastCheckpoint = Self.monotonicNanoseconds()
-        if options.durability == .checkpoint && !final { sync.request(state.committed) }
+        state.lastCheckpoint = BackgroundFlush.now()
+        try writePending(&state)
+        if options.durability == .checkpoint && !final { background.requestSync(state.committed) }
         return receipt
     }
 
     private func timeForCheckpoint(_ state: State) -> Bool {
-        state.sinceCheckpoint > 0 && Self.monotonicNanoseconds() &- state.lastCheckpoint >= intervalNanoseconds
+        state.sinceCheckpoint > 0 && BackgroundFlush.now() &- state.lastCheckpoint >= intervalNanoseconds
     }
 
     // MARK: The file
 
-    /// Writes `state.line`. On failure, removes a partial line and fails the writer.
-    private func write(_ state: inout State) throws(ProvenanceError) {
+    /// Called by the background thread when pending lines are due.
+    private func flushPending() {
+        state.withLock { state in
+            guard case .open = state.status, !state.pending.isEmpty else { return }
+            try? writePending(&state)
+        }
+    }
+
+    /// Writes the pending lines. On failure, removes a partly written line and fails the writer.
+    private func writePending(_ state: inout State) throws(ProvenanceError) {
+        guard !state.pending.isEmpty else { return }
         let fd = state.fd
         var written = 0
         var code: Int32 = 0
-        state.line.withUnsafeBytes { raw in
+        state.pending.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return }
             while written < raw.count {
                 let n = Glibc.write(fd, base + written, raw.count - written)
@@ -355,28 +373,31 @@ public final class ProvenanceWriter: Sendable {
         }
         guard code != 0 else {
             state.committed += Int64(written)
+            state.pending.removeAll(keepingCapacity: true)
             return
         }
+        // Keep the complete lines that made it; never leave half a record for a reader to trip on.
+        let complete = state.pending[0..<written].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
         var message = Errno.describe(code)
-        if written > 0 {
-            // Never leave half a record for a later reader to trip on.
-            if ftruncate(fd, off_t(state.committed)) == 0 {
+        if written > complete {
+            if ftruncate(fd, off_t(state.committed) + off_t(complete)) == 0 {
                 message += " (the partly written record was removed)"
             } else {
                 message += " (a partly written record remains: ftruncate: \(Errno.describe(errno)))"
             }
         }
+        state.committed += Int64(complete)
         try fail(&state, ProvenanceError(op: "write", path: path, errno: code, message: message))
     }
 
     /// The file at `path` must still be the one we write: same device and inode, not unlinked.
     private func checkFile(_ state: inout State) throws(ProvenanceError) {
-        var mine = stat()
+        var mine = Glibc.stat()
         guard fstat(state.fd, &mine) == 0 else {
             try fail(&state, ProvenanceError.system("fstat", path: path, errno: errno))
         }
-        var named = stat()
-        if stat(path, &named) != 0 {
+        var named = Glibc.stat()
+        if fstatat(AT_FDCWD, path, &named, 0) != 0 {
             let code = errno
             try fail(&state, ProvenanceError(op: "check", path: path, errno: code, message: "log file removed or replaced"))
         }
@@ -387,10 +408,18 @@ public final class ProvenanceWriter: Sendable {
 
     private func waitDurable(_ mark: Int64) throws(ProvenanceError) {
         do {
-            try sync.wait(for: mark)
+            try background.waitSync(mark)
         } catch {
             state.withLock { markFailed(&$0, error) }
             throw error
+        }
+    }
+
+    /// Tests: drop the file as a `kill -9` would, without writing what is pending.
+    func simulateCrash() {
+        state.withLock { state in
+            state.pending.removeAll()
+            markFailed(&state, ProvenanceError(op: "crash", path: path, message: "simulated crash"))
         }
     }
 
@@ -399,8 +428,8 @@ public final class ProvenanceWriter: Sendable {
     private func checkOpen(_ state: inout State) throws(ProvenanceError) {
         switch state.status {
         case .open:
-            if sync.failed.load(ordering: .acquiring) {
-                try fail(&state, sync.error ?? ProvenanceError(op: "fdatasync", path: path, message: "sync failed"))
+            if background.failed.load(ordering: .acquiring) {
+                try fail(&state, background.error ?? ProvenanceError(op: "fdatasync", path: path, message: "sync failed"))
             }
         case .failed(let error):
             throw error
@@ -417,17 +446,12 @@ public final class ProvenanceWriter: Sendable {
     private func markFailed(_ state: inout State, _ error: ProvenanceError) {
         if case .failed = state.status { return }
         state.status = .failed(error)
+        state.pending.removeAll()
         if state.fd >= 0 { close(state.fd) }
         state.fd = -1
     }
 
     private func misuse(_ message: String) -> ProvenanceError {
         ProvenanceError(op: "append", path: path, message: message)
-    }
-
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

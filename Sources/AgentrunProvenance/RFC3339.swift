@@ -53,11 +53,19 @@ public enum RFC3339 {
         appendDigits(secondOfDay % 60, count: 2, to: &out)
     }
 
-    /// `.nnnnnnnnnZ`.
+    /// `.nnnnnnnnnZ` (built in a register: it runs for every record).
     static func appendFraction(_ nanoseconds: Int, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "."))
-        appendDigits(min(max(nanoseconds, 0), 999_999_999), count: 9, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        var rest = UInt64(min(max(nanoseconds, 0), 999_999_999))
+        var text: (UInt64, UInt32) = (0, 0)  // 11 bytes: '.', 9 digits, 'Z'
+        withUnsafeMutableBytes(of: &text) { raw in
+            raw[0] = UInt8(ascii: ".")
+            for index in stride(from: 9, through: 1, by: -1) {
+                raw[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            raw[10] = UInt8(ascii: "Z")
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<11]))
+        }
     }
 
     /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's

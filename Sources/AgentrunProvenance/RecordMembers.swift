@@ -14,51 +14,54 @@ struct Members {
 
     private(set) var bytes: [UInt8] = []
     /// For each common member, the offset in `bytes` where it goes.
-    private(set) var splits = [Int](repeating: 0, count: Common.allCases.count)
+    private(set) var splits = SIMD8<Int>()
     private(set) var deepEnough = true
-    /// Each member's key and where it starts, for `insert`.
-    private var keys: [(key: [UInt8], start: Int)] = []
+    /// A member named like a common one (the caller may not set those).
+    private(set) var reserved: String?
 
-    init(_ fields: [String: JSONValue], redacting table: RedactionTable?) {
-        bytes.reserveCapacity(256)
-        keys.reserveCapacity(fields.count + 1)
+    /// `extra` is a member of the writer's own (the run key), added unredacted.
+    init(_ fields: [String: JSONValue], redacting table: RedactionTable?, extra: (key: String, value: JSONValue)? = nil) {
+        bytes.reserveCapacity(512)
         var next = 0
-        for member in CanonicalJSON.sortedMembers(fields, redacting: table) {
-            let start = bytes.count
-            bytes.append(UInt8(ascii: ","))
-            CanonicalJSON.appendString(member.key, to: &bytes)
-            let key = Array(member.key.utf8)
-            while next < Common.names.count, Common.names[next].lexicographicallyPrecedes(key) {
-                splits[next] = start
-                next += 1
+        var extra = extra
+        CanonicalJSON.withSortedMembers(fields, redacting: table) { sorted in
+            for member in sorted {
+                if let pending = extra, CanonicalJSON.utf8Less(pending.key, member.key) {
+                    add(pending.key, pending.value, nil, &next)
+                    extra = nil
+                }
+                add(member.key, member.value, table, &next)
             }
-            keys.append((key, start))
-            bytes.append(UInt8(ascii: ":"))
-            deepEnough = CanonicalJSON.append(member.value, to: &bytes, depth: 2, redacting: table) && deepEnough
         }
+        if let pending = extra { add(pending.key, pending.value, nil, &next) }
         while next < Common.names.count {
             splits[next] = bytes.count
             next += 1
         }
     }
 
-    /// Adds one member in its sorted place (the writer's own `run_key`, not redacted).
-    mutating func insert(key: String, value: JSONValue) {
-        let name = Array(key.utf8)
-        let position = keys.first { name.lexicographicallyPrecedes($0.key) }?.start ?? bytes.count
-        var piece: [UInt8] = [UInt8(ascii: ",")]
-        CanonicalJSON.appendString(key, to: &piece)
-        piece.append(UInt8(ascii: ":"))
-        CanonicalJSON.append(value, to: &piece, depth: 2)
-        bytes.insert(contentsOf: piece, at: position)
-        for index in keys.indices where keys[index].start >= position { keys[index].start += piece.count }
-        keys.append((name, position))
-        for common in Common.allCases {
-            if Common.names[common.rawValue].lexicographicallyPrecedes(name) {
-                if splits[common.rawValue] > position { splits[common.rawValue] += piece.count }
-            } else if splits[common.rawValue] >= position {
-                splits[common.rawValue] += piece.count
-            }
+    private mutating func add(_ key: String, _ value: JSONValue, _ table: RedactionTable?, _ next: inout Int) {
+        let start = bytes.count
+        while next < Common.names.count {
+            let order = Self.compare(Common.names[next], key)
+            if order > 0 { break }
+            if order == 0 { reserved = key }
+            splits[next] = start
+            next += 1
         }
+        bytes.append(UInt8(ascii: ","))
+        CanonicalJSON.appendString(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        deepEnough = CanonicalJSON.append(value, to: &bytes, depth: 2, redacting: table) && deepEnough
+    }
+
+    /// Byte order of a common name against a key: negative, zero or positive.
+    private static func compare(_ name: [UInt8], _ key: String) -> Int {
+        var keyBytes = key.utf8.makeIterator()
+        for byte in name {
+            guard let other = keyBytes.next() else { return 1 }
+            if byte != other { return byte < other ? -1 : 1 }
+        }
+        return keyBytes.next() == nil ? 0 : -1
     }
 }

@@ -18,7 +18,12 @@ import Musl
 /// survives.
 public final class Redactor: Sendable {
     private let key = SymmetricKey(size: .bits256)
-    private let current = Mutex(RedactionTable(secrets: []))
+    /// Every table made so far, newest last: `add` publishes a new one, and old ones stay alive
+    /// while the Redactor does, so a reader never holds a freed table.
+    private let tables = Mutex<[RedactionTable]>([])
+    /// The newest table's address (0: no secrets). Every append reads it: a load, not a lock
+    /// (16 threads contending for a mutex here took 40% of the time).
+    private let newest = Atomic<UInt>(0)
 
     /// Empty strings are ignored.
     public init(secrets: [String]) {
@@ -31,9 +36,12 @@ public final class Redactor: Sendable {
         let bytes = Array(secret.utf8)
         guard !bytes.isEmpty else { return }
         let secret = RedactionTable.Secret(bytes: bytes, token: Array(token(for: secret).utf8))
-        current.withLock { table in
-            guard !table.secrets.contains(where: { $0.bytes == bytes }) else { return }
-            table = RedactionTable(secrets: table.secrets + [secret])
+        tables.withLock { tables in
+            let known = tables.last?.secrets ?? []
+            guard !known.contains(where: { $0.bytes == bytes }) else { return }
+            let table = RedactionTable(secrets: known + [secret])
+            tables.append(table)
+            newest.store(UInt(bitPattern: Unmanaged.passUnretained(table).toOpaque()), ordering: .releasing)
         }
     }
 
@@ -50,14 +58,15 @@ public final class Redactor: Sendable {
 
     /// The current secrets, or nil when there are none (the writer's fast path).
     func snapshot() -> RedactionTable? {
-        let table = current.withLock { $0 }
-        return table.secrets.isEmpty ? nil : table
+        guard let address = UnsafeRawPointer(bitPattern: newest.load(ordering: .acquiring)) else { return nil }
+        return Unmanaged<RedactionTable>.fromOpaque(address).takeUnretainedValue()
     }
 }
 
 /// An immutable set of secrets and the index that finds them. The writer takes one per record
 /// and redacts strings while encoding them, so records are not rebuilt as values first.
-final class RedactionTable: Sendable {
+final class RedactionTable: @unchecked Sendable {
+    // @unchecked: the lookup tables are raw memory written only in init.
     struct Secret: Sendable {
         var bytes: [UInt8]
         var token: [UInt8]
@@ -65,16 +74,21 @@ final class RedactionTable: Sendable {
 
     /// Longest first.
     let secrets: [Secret]
-    /// Bit (a << 8 | b) is set when some secret starts with bytes a, b: most positions of a
-    /// string are ruled out with one lookup.
-    private let pairs: [UInt64]
-    /// Bytes that are a whole secret by themselves.
-    private let singles: [Bool]
+    /// Bit (a << 8 | b) is set when some secret starts with bytes a, b; byte a of `singles` is
+    /// set when a is a whole secret by itself. Most positions of a string are ruled out with one
+    /// lookup. Raw memory, immutable after init (the lookups run for every byte of every record).
+    private let pairs: UnsafeMutablePointer<UInt64>
+    private let singles: UnsafeMutablePointer<Bool>
+    /// Strings shorter than the shortest secret are skipped outright (most keys and flags).
+    private let shortest: Int
 
     init(secrets: [Secret]) {
         self.secrets = secrets.sorted { $0.bytes.count > $1.bytes.count }
-        var pairs = [UInt64](repeating: 0, count: 1024)
-        var singles = [Bool](repeating: false, count: 256)
+        shortest = self.secrets.last?.bytes.count ?? Int.max
+        pairs = .allocate(capacity: 1024)
+        pairs.initialize(repeating: 0, count: 1024)
+        singles = .allocate(capacity: 256)
+        singles.initialize(repeating: false, count: 256)
         for secret in secrets {
             if secret.bytes.count == 1 {
                 singles[Int(secret.bytes[0])] = true
@@ -83,8 +97,11 @@ final class RedactionTable: Sendable {
                 pairs[pair >> 6] |= 1 << UInt64(pair & 63)
             }
         }
-        self.pairs = pairs
-        self.singles = singles
+    }
+
+    deinit {
+        pairs.deallocate()
+        singles.deallocate()
     }
 
     // MARK: Strings
@@ -108,28 +125,24 @@ final class RedactionTable: Sendable {
 
     /// Every occurrence of every secret, minus those inside a longer one, sorted by start.
     private func find(in bytes: UnsafeBufferPointer<UInt8>) -> [Occurrence] {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return [] }
+        guard let base = bytes.baseAddress, bytes.count >= shortest else { return [] }
         var found: [Occurrence] = []
-        pairs.withUnsafeBufferPointer { pairs in
-            singles.withUnsafeBufferPointer { singles in
-                let last = bytes.count - 1
-                for position in 0...last {
-                    let a = Int(bytes[position])
-                    var candidate = singles[a]
-                    if !candidate, position < last {
-                        let pair = a << 8 | Int(bytes[position + 1])
-                        candidate = pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0
-                    }
-                    guard candidate else { continue }
-                    for (index, secret) in secrets.enumerated() {
-                        let length = secret.bytes.count
-                        guard length <= bytes.count - position, secret.bytes[0] == bytes[position] else { continue }
-                        let matches = secret.bytes.withUnsafeBufferPointer {
-                            $0.baseAddress.map { memcmp(base + position, $0, length) == 0 } ?? false
-                        }
-                        if matches { found.append(Occurrence(start: position, end: position + length, secret: index)) }
-                    }
+        let last = bytes.count - 1
+        for position in 0...last {
+            let a = Int(bytes[position])
+            var candidate = singles[a]
+            if !candidate, position < last {
+                let pair = a << 8 | Int(bytes[position + 1])
+                candidate = pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+            }
+            guard candidate else { continue }
+            for (index, secret) in secrets.enumerated() {
+                let length = secret.bytes.count
+                guard length <= bytes.count - position, secret.bytes[0] == bytes[position] else { continue }
+                let matches = secret.bytes.withUnsafeBufferPointer {
+                    $0.baseAddress.map { memcmp(base + position, $0, length) == 0 } ?? false
                 }
+                if matches { found.append(Occurrence(start: position, end: position + length, secret: index)) }
             }
         }
         guard found.count > 1 else { return found }

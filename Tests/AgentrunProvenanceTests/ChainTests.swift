@@ -210,6 +210,17 @@ import Glibc
             #expect(report.records == 2501 + 2)
             #expect(report.description.contains("up to checkpoint seq 2002"))
 
+            // A real crash also loses what was not yet written; the prefix still verifies.
+            let crashed = dir + "/crashed.jsonl"
+            let writer = try ProvenanceWriter.create(path: crashed, runID: testRunID, runKey: .generate(), redactor: Redactor(secrets: []))
+            try writer.append("session.start", startFields())
+            for i in 0..<2500 { try writer.append("syscall.openat", openRecord(i)) }
+            writer.simulateCrash()
+            let afterCrash = LogVerifier.verify(path: crashed, operatorKey: nil)
+            #expect(afterCrash.problem?.kind == .unsealed || afterCrash.problem?.kind == .truncated, "\(afterCrash)")
+            #expect(afterCrash.lastCheckpointSeq == 2002)
+            #expect(afterCrash.records >= 2002)
+
             let none = dir + "/none.jsonl"
             try writeLog(none, count: 5, finish: false)
             let early = LogVerifier.verify(path: none, operatorKey: nil)

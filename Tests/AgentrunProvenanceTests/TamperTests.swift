@@ -318,3 +318,94 @@ extension Substring {
         return nil
     }
 }
+
+/// The parallel verifier (large logs, one slice per core) must say exactly what the one-pass
+/// verifier says, wherever the slices are cut.
+@Suite struct ParallelVerificationTests {
+    func same(_ path: String, key: OperatorPublicKey? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        let one = LogVerifier.verifyInOnePass(path: path, operatorKey: key)
+        for slices in [2, 3, 7, 16] {
+            guard let parallel = ParallelVerification.verify(path: path, operatorKey: key, threshold: 0, slices: slices) else {
+                // Only when the first line itself is bad: then one pass is the answer.
+                #expect(one.problem?.line == 1, "\(one)", sourceLocation: sourceLocation)
+                continue
+            }
+            #expect(parallel.intact == one.intact, "\(slices) slices: \(parallel) vs \(one)", sourceLocation: sourceLocation)
+            #expect(parallel.problem == one.problem, "\(slices) slices: \(parallel) vs \(one)", sourceLocation: sourceLocation)
+            #expect(parallel.records == one.records, "\(slices) slices", sourceLocation: sourceLocation)
+            #expect(parallel.lastCheckpointSeq == one.lastCheckpointSeq, "\(slices) slices", sourceLocation: sourceLocation)
+            #expect(parallel.sealed == one.sealed, "\(slices) slices", sourceLocation: sourceLocation)
+            #expect(parallel.certifiedBy == one.certifiedBy, "\(slices) slices", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func agreesWithOnePass() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/log.jsonl"
+            try writeLog(path, count: 300, options: .init(checkpointEvery: 10))
+            let original = try lines(path)
+            same(path)
+            #expect(ParallelVerification.verify(path: path, operatorKey: nil, threshold: 0, slices: 5)?.intact == true)
+
+            // Every tamper class, at several places (slice boundaries move with the content).
+            for index in [1, 2, 10, 11, 50, 150, 299] {
+                var edited = original
+                edited[index] = Array(text(edited[index]).replacingOccurrences("\"seq\":", "\"seq\": ").utf8)
+                try writeLines(path, edited)
+                same(path)
+
+                var deleted = original
+                deleted.remove(at: index)
+                try writeLines(path, deleted)
+                same(path)
+
+                var swapped = original
+                swapped.swapAt(index, index + 1)
+                try writeLines(path, swapped)
+                same(path)
+
+                var inserted = original
+                inserted.insert(original[index / 2], at: index)
+                try writeLines(path, inserted)
+                same(path)
+
+                var rehashed = original
+                var record = try decode(rehashed[index])
+                record["path"] = "/changed"
+                rehashed[index] = TamperSupport.rehashed(record)
+                try writeLines(path, rehashed)
+                same(path)
+
+                try writeLines(path, Array(original[0..<index]))
+                same(path)
+            }
+            // Cut mid-line, records after the seal, an unsealed tail.
+            var bytes = original.flatMap { $0 + [UInt8(ascii: "\n")] }
+            bytes.removeLast(30)
+            try writeFile(path, bytes)
+            same(path)
+            try writeLines(path, original + [original[5]])
+            same(path)
+            try writeLines(path, Array(original[0..<287]))
+            same(path)
+        }
+    }
+
+    @Test func agreesOnCertificates() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/log.jsonl"
+            try writeFile(dir + "/op", Array("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60".utf8))
+            let operatorKey = try OperatorKey.load(path: dir + "/op")
+            let runKey = RunKey.generate()
+            try writeLog(
+                path, count: 200, runKey: runKey, options: .init(checkpointEvery: 7),
+                start: startFields(extra: ["run_key_cert": operatorKey.certify(runID: testRunID, runKey: runKey)]))
+            same(path, key: try OperatorPublicKey.load(operatorKey.publicKeyHex))
+            same(path, key: try OperatorPublicKey.load(RunKey.generate().publicKeyHex))
+        }
+    }
+}
+
+enum TamperSupport {
+    static func rehashed(_ record: [String: JSONValue]) -> [UInt8] { AgentrunProvenanceTests.rehashed(record) }
+}
