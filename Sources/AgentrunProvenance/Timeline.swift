@@ -77,7 +77,8 @@ public enum Timeline {
             let code = record["exit_code"]?.intValue.map(String.init) ?? "?"
             let reason = record["reason"]?.stringValue ?? "?"
             let count = record["records"]?.intValue.map { ", \($0) records" } ?? ""
-            return escape("exit code \(code) (\(reason))\(count)")
+            let error = record["error"]?.stringValue.map { ": \($0)" } ?? ""
+            return escape("exit code \(code) (\(reason))\(count)\(error)")
         case RecordFormat.checkpoint:
             return record["final"]?.boolValue == true ? "final checkpoint (log sealed)" : "checkpoint"
         case "process.exec":
