@@ -103,13 +103,17 @@ public enum CanonicalJSON {
                 }
                 count += 1
             }
-            // Records have a handful of members: an insertion sort.
-            for i in 1..<max(count, 1) {
-                var j = i
-                while j > 0, utf8Less(buffer[j].key, buffer[j - 1].key) {
-                    buffer.swapAt(j, j - 1)
-                    j -= 1
+            if count <= 16 {
+                // Records have a handful of members: an insertion sort beats the general one.
+                for i in 1..<max(count, 1) {
+                    var j = i
+                    while j > 0, utf8Less(buffer[j].key, buffer[j - 1].key) {
+                        buffer.swapAt(j, j - 1)
+                        j -= 1
+                    }
                 }
+            } else {
+                buffer[0..<count].sort { utf8Less($0.key, $1.key) }
             }
             if renamed {
                 var kept = min(count, 1)
@@ -124,13 +128,6 @@ public enum CanonicalJSON {
             defer { buffer.extracting(0..<count).deinitialize() }
             return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
         }
-    }
-
-    /// `members` in canonical order, as an array.
-    static func sortedMembers(_ members: [String: JSONValue], redacting table: RedactionTable? = nil)
-        -> [(key: String, value: JSONValue)]
-    {
-        withSortedMembers(members, redacting: table) { Array($0) }
     }
 
     static func utf8Less(_ a: String, _ b: String) -> Bool {

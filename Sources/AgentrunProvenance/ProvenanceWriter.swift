@@ -140,8 +140,8 @@ public final class ProvenanceWriter: Sendable {
 
     /// Appends a record of `kind` with `fields` (secrets redacted first). The first record must be
     /// `session.start`; its `run_key` is filled in. Fields named like the common members, the
-    /// kind `checkpoint` and nesting deeper than `CanonicalJSON.maxDepth` are refused without
-    /// failing the writer.
+    /// kind `checkpoint`, nesting deeper than `CanonicalJSON.maxDepth` and lines over 64 MiB are
+    /// refused without failing the writer.
     @discardableResult
     public func append(_ kind: String, _ fields: [String: JSONValue]) throws(ProvenanceError) -> Receipt {
         if kind.isEmpty || kind == RecordFormat.checkpoint {
@@ -160,6 +160,10 @@ public final class ProvenanceWriter: Sendable {
         if let reserved = members.reserved { throw misuse("field '\(reserved)' is filled by the writer") }
         guard members.deepEnough else {
             throw misuse("a \(kind) record nests deeper than \(CanonicalJSON.maxDepth) levels")
+        }
+        // Readers refuse longer lines (the common members take under 1 KiB).
+        guard members.bytes.count < LineReader.maxLine - 1024 else {
+            throw misuse("a \(kind) record is larger than \(LineReader.maxLine >> 20) MiB")
         }
         let (receipt, mark, schedule) = try state.withLock {
             (state: inout State) throws(ProvenanceError) -> (Receipt, Int64, Bool) in

@@ -107,3 +107,12 @@ import Testing
         #expect(CanonicalJSON.sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }
+
+@Suite struct CanonicalJSONLargeObjectTests {
+    @Test func manyKeysSortAndRoundTrip() throws {
+        var members: [String: JSONValue] = [:]
+        for i in 0..<5000 { members["k\(i * 7919 % 5000)"] = .int(Int64(i)) }
+        let bytes = CanonicalJSON.encode(.object(members))
+        #expect(try CanonicalJSON.decode(bytes) == .object(members))
+    }
+}
