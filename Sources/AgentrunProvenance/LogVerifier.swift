@@ -333,9 +333,11 @@ struct Verification {
         }
         if sealed { return atEnd(nil) }
         if lastKindWasCheckpoint {
+            // A crash right after a checkpoint and a cut at that checkpoint look the same: the
+            // prefix is intact and signed, the end is not sealed.
             return atEnd(VerifyReport.Problem(
-                seq: lastSeq, line: lineNumber, kind: .truncated,
-                message: "the log ends at checkpoint seq \(lastSeq), which is not final: it was truncated after seq \(lastSeq) (or agentrun stopped right after that checkpoint)"))
+                seq: lastSeq, line: lineNumber, kind: .unsealed,
+                message: "unsealed: the log ends at checkpoint seq \(lastSeq), which is not final: agentrun did not finish the log (killed or crashed) or it was truncated after seq \(lastSeq); the records up to seq \(lastSeq) are intact"))
         }
         let signed = checkpoints.last
         let firstUnsigned = (signed?.seq ?? 0) + 1

@@ -341,8 +341,12 @@ public final class ProvenanceWriter: Sendable {
         return receipt
     }
 
+    /// A checkpoint every interval, also when nothing else was written: the checkpoints of an idle
+    /// run show until when agentrun was alive and sealing (an investigator can bound a crash),
+    /// and a log that can no longer be written (disk full, file removed) is noticed within one
+    /// interval, so the supervisor stops the agent.
     private func timeForCheckpoint(_ state: State) -> Bool {
-        state.sinceCheckpoint > 0 && BackgroundFlush.now() &- state.lastCheckpoint >= intervalNanoseconds
+        BackgroundFlush.now() &- state.lastCheckpoint >= intervalNanoseconds
     }
 
     // MARK: The file
