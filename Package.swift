@@ -62,7 +62,10 @@ let package = Package(
         // Launch plan, mount view, Landlock rules, supervisor, doctor probes.
         .target(
             name: "AgentrunSandbox",
-            dependencies: ["AgentrunOS", "AgentrunPolicy", "AgentrunProfiles", "AgentrunSeccomp", "CAgentrunShim", "CLibcap"],
+            dependencies: [
+                "AgentrunOS", "AgentrunPolicy", "AgentrunProfiles", "AgentrunSeccomp", "AgentrunProvenance", "CAgentrunShim",
+                "CLibcap",
+            ],
             swiftSettings: swiftSettings,
             plugins: ["SeccompFilterPlugin"]
         ),

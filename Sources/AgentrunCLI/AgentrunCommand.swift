@@ -11,14 +11,16 @@ public struct AgentrunCommand: ParsableCommand {
             agentrun -- python agent.py            run under the built-in `default` profile
             agentrun --profile ci-untrusted -- ./agent
             agentrun profile list | show NAME | check FILE...
+            agentrun log list | show RUN | verify RUN [--key PUB] | export RUN --format ocsf
             agentrun doctor                         check what this host supports
 
-            Exit status: the agent's own; 128+N if it was killed by signal N; 124 on timeout;
+            Exit status: the agent's own; 128+N if it was killed by signal N; 123 if the
+            provenance log could not be written (the agent was stopped); 124 on timeout;
             125 if agentrun failed (bad profile, launch failure); 126 if the command cannot be
             executed; 127 if it was not found inside the sandbox.
             """,
         version: AgentrunVersion.current,
-        subcommands: [RunCommand.self, ProfileCommand.self, DoctorCommand.self],
+        subcommands: [RunCommand.self, ProfileCommand.self, LogCommand.self, DoctorCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -28,6 +28,8 @@ public enum FastRunParser {
             case "--workspace": options.workspace = value
             case "--timeout": options.timeout = value
             case "--env": options.env.append(value)
+            case "--log": if options.log != nil { return nil } else { options.log = value }
+            case "--sign-key": if options.signKey != nil { return nil } else { options.signKey = value }
             default: return nil
             }
             i += consumed

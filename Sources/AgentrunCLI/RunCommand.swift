@@ -1,5 +1,6 @@
 import AgentrunOS
 import AgentrunPolicy
+import AgentrunProvenance
 import AgentrunSandbox
 import ArgumentParser
 
@@ -26,6 +27,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Set KEY=VALUE, or pass KEY from the host environment. Repeatable.", valueName: "KEY[=VALUE]"))
     var env: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Run directory for the provenance log (default: the state directory).", valueName: "DIR"))
+    var log: String?
+
+    @Option(name: .long, help: ArgumentHelp("Operator Ed25519 key that certifies the run's log key (overrides provenance.sign_key).", valueName: "FILE"))
+    var signKey: String?
+
     @Flag(name: .shortAndLong, help: "Describe the sandbox on stderr before starting it.")
     var verbose = false
 
@@ -33,7 +40,9 @@ struct RunCommand: ParsableCommand {
     var command: [String] = []
 
     var options: RunOptions {
-        RunOptions(profile: profile, workspace: workspace, timeout: timeout, env: env, verbose: verbose, command: command)
+        RunOptions(
+            profile: profile, workspace: workspace, timeout: timeout, env: env, log: log, signKey: signKey, verbose: verbose,
+            command: command)
     }
 
     func validate() throws {
@@ -51,14 +60,21 @@ public struct RunOptions: Sendable, Equatable {
     public var workspace: String?
     public var timeout: String?
     public var env: [String] = []
+    public var log: String?
+    public var signKey: String?
     public var verbose = false
     public var command: [String] = []
 
-    public init(profile: String = "default", workspace: String? = nil, timeout: String? = nil, env: [String] = [], verbose: Bool = false, command: [String] = []) {
+    public init(
+        profile: String = "default", workspace: String? = nil, timeout: String? = nil, env: [String] = [], log: String? = nil,
+        signKey: String? = nil, verbose: Bool = false, command: [String] = []
+    ) {
         self.profile = profile
         self.workspace = workspace
         self.timeout = timeout
         self.env = env
+        self.log = log
+        self.signKey = signKey
         self.verbose = verbose
         self.command = command
     }
@@ -96,15 +112,22 @@ public struct RunOptions: Sendable, Equatable {
             profileSearchPaths: store.searchPaths)
         do {
             let plan = try LaunchPlanner.plan(request, host: HostInfo.current(), seed: UInt32.random(in: 0...UInt32.max))
-            let outcome = try SandboxRun.execute(plan, terminal: TerminalPlan.detect(), verbose: verbose) { Console.error("agentrun: \($0)") }
+            let provenance = try RunLogSetup.prepare(
+                options: self, profile: resolved, plan: plan, environment: environment, cwd: cwd)
+            let outcome = try SandboxRun.execute(
+                plan, terminal: TerminalPlan.detect(), provenance: provenance, verbose: verbose
+            ) { Console.error("agentrun: \($0)") }
             switch outcome {
             case .timedOut:
                 Console.error("agentrun: timed out after \(Units.formatDuration(plan.wallTimeout ?? 0)); the sandbox was killed")
             case .initDied(let reason):
                 Console.error("agentrun: \(reason)")
+            case .provenanceFailed(let reason):
+                Console.error("agentrun: provenance log failure, the sandbox was stopped: \(reason)")
             case .exited, .signaled:
                 break
             }
+            Console.error("agentrun: run \(plan.runID) \(outcome.summary); log \(provenance.recorder.writer.path)")
             return outcome.exitCode
         } catch {
             Console.error("agentrun: \(error.description)")

@@ -32,6 +32,9 @@ public struct LaunchError: Error, Sendable, CustomStringConvertible {
 
 /// Exit codes of `agentrun run` that are not the agent's own.
 public enum ExitCodes {
+    /// The provenance log could not be written (full disk, I/O error, file removed): the agent
+    /// was stopped, since nothing may run unrecorded.
+    public static let provenanceFailed: Int32 = 123
     /// The agent ran past its wall-clock limit and was killed (as timeout(1)).
     public static let timeout: Int32 = 124
     /// agentrun itself failed: bad profile, launch failure, host not supported (as podman).

@@ -197,7 +197,7 @@ public struct MountPlanner {
     /// everyone may read (its mode is kept, without set-id bits).
     private func systemEntry(_ path: String, source: String, flags: MountOp.Flags) -> MountOp {
         if let st = Files.status(source), st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o004 != 0,
-            st.st_size <= Self.copyLimit, let content = try? Files.read(source, limit: Self.copyLimit + 1),
+            st.st_size <= Self.copyLimit, UInt64(st.st_size) < ResourceLimit.currentSoft(ResourceLimit.fileSize), let content = try? Files.read(source, limit: Self.copyLimit + 1),
             content.count == Int(st.st_size)
         {
             return MountOp(.file, target: path, source: source, data: content, mode: UInt32(st.st_mode & 0o777), purpose: "system (copy)")

@@ -51,6 +51,13 @@ public struct ResourceLimit: Sendable, Equatable {
         return (out, notes)
     }
 
+    /// The soft limit this process runs under (the sandbox inherits it until its own apply).
+    static func currentSoft(_ resource: Int32) -> UInt64 {
+        var rl = rlimit()
+        guard getrlimit(__rlimit_resource_t(UInt32(resource)), &rl) == 0 else { return infinity }
+        return rl.rlim_cur == rlim_t.max ? infinity : UInt64(rl.rlim_cur)
+    }
+
     static func currentHard(_ resource: Int32) -> UInt64 {
         var rl = rlimit()
         guard getrlimit(__rlimit_resource_t(UInt32(resource)), &rl) == 0 else { return infinity }

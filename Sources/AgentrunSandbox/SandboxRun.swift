@@ -1,20 +1,49 @@
 import AgentrunOS
 import AgentrunSeccomp
 import AgentrunPolicy
+import AgentrunProvenance
 import CAgentrunShim
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One agent run, start to finish: cgroup, launch, supervision, cleanup.
+/// A run's provenance: the recorder and what `session.start` needs beyond the plan.
+public struct RunProvenance: Sendable {
+    public var recorder: RunRecorder
+    public var context: RunRecorder.Context
+
+    public init(recorder: RunRecorder, context: RunRecorder.Context) {
+        self.recorder = recorder
+        self.context = context
+    }
+}
+
+/// One agent run, start to finish: provenance, cgroup, launch, supervision, cleanup.
+///
+/// Fail closed: when a provenance record cannot be written the agent does not start, or is
+/// stopped at once (SIGKILL to the whole sandbox), and the run ends with exit status 123.
 public enum SandboxRun {
-    /// Runs the plan on the calling (main) thread. `log` receives verbose lines.
-    public static func execute(_ plan: LaunchPlan, terminal: TerminalPlan? = nil, verbose: Bool, log: (String) -> Void) throws(LaunchError) -> RunOutcome {
+    /// Runs the plan on the calling (main) thread. `log` receives verbose lines and warnings.
+    public static func execute(
+        _ plan: LaunchPlan, terminal: TerminalPlan? = nil, provenance: RunProvenance? = nil, verbose: Bool,
+        log: (String) -> Void
+    ) throws(LaunchError) -> RunOutcome {
         if plan.landlock == nil {
             // Never degrade silently: say so on every run, not only with --verbose.
             log("warning: this kernel offers no Landlock; the sandbox runs without it (profile `landlock: best-effort`; `agentrun doctor` says how to enable it)")
         }
+        let recorder = provenance?.recorder
+        if let provenance {
+            do {
+                try provenance.recorder.sessionStart(plan, provenance.context)
+            } catch {
+                throw LaunchError(
+                    stage: "provenance: write session.start to \(provenance.recorder.writer.path)", cause: error.description,
+                    fix: "make the run directory writable (--log DIR or provenance.dir)", exitCode: ExitCodes.provenanceFailed)
+            }
+        }
+
         var cgroup: RunCgroup?
         if plan.limits.memory != nil || plan.limits.processes != nil {
             switch RunCgroup.create(runID: plan.runID, limits: plan.limits, allowV1: plan.identity.workspaceIdmap != nil || getuid() == 0) {
@@ -39,13 +68,44 @@ public enum SandboxRun {
             sandbox = try SandboxLauncher.spawn(plan, cgroup: cgroup, terminal: terminal)
         } catch {
             removeCreated(plan.created, verbose: verbose, log: log)
+            if let recorder {
+                do {
+                    try recorder.finish(exitCode: error.exitCode, reason: "launch-failed", error: error.description)
+                } catch {
+                    log("provenance: \(error)")
+                }
+            }
             throw error
         }
-        var outcome = Supervisor.wait(for: sandbox, wallTimeout: plan.wallTimeout, killGrace: plan.killGrace)
-        if cgroup?.sawOutOfMemory == true {
-            switch outcome {
+        let started = Clock.monotonicNanoseconds()
+        var execFailure: String?
+        do {
+            try recorder?.processExec(sandbox, plan)
+        } catch {
+            // The agent is already running: stop it before it does anything unrecorded.
+            _ = ar_pidfd_send_signal(sandbox.pidfd, SIGKILL)
+            execFailure = error.description
+        }
+        let tick: (() -> String?)? = recorder.map { recorder in
+            {
+                do {
+                    try recorder.writer.tick()
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+        }
+        let tickEvery = min(Supervisor.tickInterval, provenance?.context.profile.provenance.checkpointInterval ?? Supervisor.tickInterval)
+        var termination = Supervisor.wait(
+            for: sandbox, wallTimeout: plan.wallTimeout, killGrace: plan.killGrace, tick: tick, tickEvery: tickEvery)
+        let duration = Clock.monotonicNanoseconds() &- started
+        if let execFailure { termination.outcome = .provenanceFailed(execFailure) }
+        let outOfMemory = cgroup?.sawOutOfMemory == true
+        if outOfMemory {
+            switch termination.outcome {
             case .initDied:
-                outcome = .initDied("the sandbox ran out of memory (limits.memory) and the kernel killed it")
+                termination.outcome = .initDied("the sandbox ran out of memory (limits.memory) and the kernel killed it")
             case .signaled(SIGKILL):
                 log("the agent ran out of memory (limits.memory \(plan.limits.memory.map { Units.formatSize($0) } ?? "?")) and the kernel killed it")
             default:
@@ -53,7 +113,31 @@ public enum SandboxRun {
             }
         }
         removeCreated(plan.created, verbose: verbose, log: log)
+
+        var outcome = termination.outcome
+        if let recorder {
+            let reason = reasonText(termination, outOfMemory: outOfMemory)
+            do {
+                try recorder.processExit(
+                    sandbox, plan, termination, reason: reason, exitCode: outcome.exitCode, durationNanoseconds: duration)
+                try recorder.finish(exitCode: outcome.exitCode, reason: reason, error: nil)
+            } catch {
+                if case .provenanceFailed = outcome {} else { outcome = .provenanceFailed(error.description) }
+            }
+        }
         return outcome
+    }
+
+    /// `process.exit`'s `reason`.
+    static func reasonText(_ termination: Termination, outOfMemory: Bool) -> String {
+        switch termination.outcome {
+        case .provenanceFailed: return "provenance-failure"
+        case .timedOut: return "timeout"
+        case .exited: return termination.stopSignal == nil ? "exited" : "supervisor-stopped"
+        case .signaled, .initDied:
+            if outOfMemory { return "out-of-memory" }
+            return termination.stopSignal == nil ? "signaled" : "supervisor-stopped"
+        }
     }
 
     /// Removes the mount points agentrun created for protected paths, when still empty.
@@ -94,5 +178,14 @@ extension LaunchPlan {
         lines.append("exec: \(argv.joined(separator: " ")) (allowed from: \(execLocations))")
         for note in notes { lines.append("note: \(note)") }
         return lines
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+enum Clock {
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

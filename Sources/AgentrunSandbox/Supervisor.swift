@@ -14,6 +14,8 @@ public enum RunOutcome: Sendable, Equatable {
     /// The sandbox's init died without reporting the agent's status (killed from outside, or
     /// the kernel's OOM killer took it).
     case initDied(String)
+    /// The provenance log could not be written, so the sandbox was stopped (fail closed).
+    case provenanceFailed(String)
 
     /// The exit status of `agentrun run`: the agent's, 128+N for signal N, 124 on timeout.
     public var exitCode: Int32 {
@@ -22,8 +24,18 @@ public enum RunOutcome: Sendable, Equatable {
         case .signaled(let signal): 128 + signal
         case .timedOut: ExitCodes.timeout
         case .initDied: ExitCodes.launchFailed
+        case .provenanceFailed: ExitCodes.provenanceFailed
         }
     }
+}
+
+/// How the sandbox ended, with what it used.
+public struct Termination: Sendable {
+    public var outcome: RunOutcome
+    /// CPU time and peak memory of the sandbox's processes (everything init reaped).
+    public var usage: ar_rusage
+    /// A stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) agentrun received and forwarded, if any.
+    public var stopSignal: Int32?
 }
 
 /// Waits for a started sandbox on the calling (main) thread: forwards SIGINT, SIGTERM, SIGHUP,
@@ -48,9 +60,19 @@ public enum Supervisor {
         case grace = 4
         case terminalInput = 5
         case terminalOutput = 6
+        case tick = 7
     }
 
-    public static func wait(for sandbox: SandboxProcess, wallTimeout: Double?, killGrace: Double) -> RunOutcome {
+    /// How often `tick` runs at most (the provenance writer's time-based checkpoints and file
+    /// check); a shorter checkpoint interval makes it run more often.
+    public static let tickInterval = 1.0
+
+    /// - Parameter tick: called every `tickInterval`; returning a reason stops the sandbox at once
+    ///   (fail closed) and the run ends as `.provenanceFailed(reason)`.
+    public static func wait(
+        for sandbox: SandboxProcess, wallTimeout: Double?, killGrace: Double, tick: (() -> String?)? = nil,
+        tickEvery: Double = tickInterval
+    ) -> Termination {
         let epoll = ar_epoll_create()
         precondition(epoll >= 0, "epoll_create1 failed")
         defer { close(epoll) }
@@ -68,6 +90,14 @@ public enum Supervisor {
         var grace: Int32 = -1
         defer { if grace >= 0 { close(grace) } }
         var timedOut = false
+        var stopSignal: Int32?
+        var failure: String?
+        var ticker: Int32 = -1
+        if tick != nil {
+            ticker = ar_timerfd_oneshot(tickEvery)
+            if ticker >= 0 { _ = ar_epoll_add(epoll, ticker, Tag.tick.rawValue) }
+        }
+        defer { if ticker >= 0 { close(ticker) } }
 
         var relay: TerminalRelay?
         if sandbox.ptyMaster >= 0, let plan = sandbox.terminal {
@@ -96,6 +126,7 @@ public enum Supervisor {
                         if sig == SIGWINCH, let relay {
                             relay.resize()  // the pty's line discipline signals the agent
                         } else {
+                            if [SIGINT, SIGTERM, SIGHUP, SIGQUIT].contains(sig), stopSignal == nil { stopSignal = sig }
                             _ = ar_pidfd_send_signal(sandbox.pidfd, sig)
                         }
                     }
@@ -117,8 +148,19 @@ public enum Supervisor {
                     // Killing init kills every process in the sandbox's pid namespace.
                     _ = ar_pidfd_send_signal(sandbox.pidfd, SIGKILL)
                     drainTimer(grace)
+                case .tick:
+                    drainTimer(ticker)
+                    if failure == nil, let reason = tick?() {
+                        // Fail closed: nothing may run that the log cannot record.
+                        failure = reason
+                        _ = ar_pidfd_send_signal(sandbox.pidfd, SIGKILL)
+                    }
+                    _ = ar_timerfd_rearm(ticker, tickEvery)
                 case .exit:
-                    return reap(sandbox, timedOut: timedOut)
+                    var termination = reap(sandbox, timedOut: timedOut)
+                    termination.stopSignal = stopSignal
+                    if let failure { termination.outcome = .provenanceFailed(failure) }
+                    return termination
                 }
             }
         }
@@ -129,20 +171,22 @@ public enum Supervisor {
         _ = read(fd, &ticks, 8)
     }
 
-    private static func reap(_ sandbox: SandboxProcess, timedOut: Bool) -> RunOutcome {
+    private static func reap(_ sandbox: SandboxProcess, timedOut: Bool) -> Termination {
         var code: Int32 = 0
         var kind: Int32 = 0
-        _ = ar_pidfd_wait(sandbox.pidfd, &code, &kind, 0)
+        var usage = ar_rusage()
+        _ = ar_pidfd_wait_rusage(sandbox.pidfd, &code, &kind, &usage)
         var status: Int32 = 0
         let got = read(sandbox.statusFD, &status, 4)
         close(sandbox.statusFD)
         close(sandbox.pidfd)
-        if timedOut { return .timedOut }
+        func ended(_ outcome: RunOutcome) -> Termination { Termination(outcome: outcome, usage: usage, stopSignal: nil) }
+        if timedOut { return ended(.timedOut) }
         guard got == 4 else {
             let how = kind == 1 ? "exited with \(code)" : "was killed by signal \(code)"
-            return .initDied("the sandbox's init \(how) before the agent finished")
+            return ended(.initDied("the sandbox's init \(how) before the agent finished"))
         }
-        if ar_wifsignaled(status) != 0 { return .signaled(ar_wtermsig(status)) }
-        return .exited(ar_wexitstatus(status))
+        if ar_wifsignaled(status) != 0 { return ended(.signaled(ar_wtermsig(status))) }
+        return ended(.exited(ar_wexitstatus(status)))
     }
 }

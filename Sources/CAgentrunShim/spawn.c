@@ -879,17 +879,24 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
         stage = AR_STAGE_DUMPABLE;
         r = -errno;
     }
+    /* A write to the sync pipe fails with EPIPE when the child has already died: its own report
+     * is then waiting on the error pipe, so carry on and read it. (agentrun ignores SIGPIPE.) */
+    int child_gone = 0;
     if (!stage) {
         char go = 1;
         if (write(syncp[1], &go, 1) != 1) {
-            stage = AR_STAGE_SYNC;
-            r = -errno;
+            if (errno == EPIPE) {
+                child_gone = 1;
+            } else {
+                stage = AR_STAGE_SYNC;
+                r = -errno;
+            }
         }
     }
     /* cgroup v1 has no CLONE_INTO_CGROUP: move init into the run's cgroups. Moving a task makes
      * the kernel wait for an RCU grace period (milliseconds), so it happens while init builds
      * the mount view; init waits for the second byte before it forks the agent. */
-    for (size_t i = 0; !stage && i < c->n_cgroup_procs_fds; i++) {
+    for (size_t i = 0; !stage && !child_gone && i < c->n_cgroup_procs_fds; i++) {
         char text[16];
         int len = ar_format_uint(text, sizeof text, (unsigned int)pid);
         if (write(c->cgroup_procs_fds[i], text, (size_t)len) != len) {
@@ -898,9 +905,9 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             res->error.index = (int32_t)i;
         }
     }
-    if (!stage && c->n_cgroup_procs_fds > 0) {
+    if (!stage && !child_gone && c->n_cgroup_procs_fds > 0) {
         char placed = 2;
-        if (write(syncp[1], &placed, 1) != 1) {
+        if (write(syncp[1], &placed, 1) != 1 && errno != EPIPE) {
             stage = AR_STAGE_SYNC;
             r = -errno;
         }

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -190,4 +191,22 @@ int ar_set_nonblocking(int fd) {
 int ar_is_cgroup1(const char *path) {
     struct statfs fs;
     return statfs(path, &fs) == 0 && fs.f_type == 0x27e0eb /* CGROUP_SUPER_MAGIC */;
+}
+
+int ar_pidfd_wait_rusage(int pidfd, int *status_code, int *status_kind, struct ar_rusage *usage) {
+    siginfo_t info;
+    struct rusage ru;
+    memset(&info, 0, sizeof info);
+    memset(&ru, 0, sizeof ru);
+    long r;
+    do {
+        r = syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &ru);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -errno;
+    *status_code = info.si_status;
+    *status_kind = info.si_code;
+    usage->utime_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ULL + (uint64_t)ru.ru_utime.tv_usec * 1000ULL;
+    usage->stime_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000ULL + (uint64_t)ru.ru_stime.tv_usec * 1000ULL;
+    usage->maxrss_kb = (uint64_t)ru.ru_maxrss;
+    return 1;
 }

@@ -20,6 +20,7 @@ struct FastRunParserTests {
         ["--verbose", "--env=A=1", "--", "--profile", "x"],
         ["--", "--help"],
         ["run", "--timeout=1h30m", "--", "a", "--", "b"],
+        ["--log", "/tmp/run1", "--sign-key=/etc/agentrun/operator.key", "--", "true"],
     ])
     func agree(arguments: [String]) throws {
         let fast = try #require(FastRunParser.parse(arguments))
@@ -40,6 +41,7 @@ struct FastRunParserTests {
         ["doctor"],
         ["--"],
         [],
+        ["--log", "a", "--log", "b", "--", "true"],
     ])
     func declined(arguments: [String]) {
         #expect(FastRunParser.parse(arguments) == nil)

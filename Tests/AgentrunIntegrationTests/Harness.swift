@@ -36,6 +36,22 @@ enum Harness {
     /// An unprivileged user for the rootless tests (CI creates it).
     static let testUser: String? = environment["AGENTRUN_TEST_USER"].flatMap { $0.isEmpty ? nil : $0 }
 
+    /// XDG_STATE_HOME for every process the harness starts, so run logs go to a scratch directory
+    /// (sticky and world-writable like /tmp: the rootless tests' user writes its runs there too).
+    static let stateHome: String = {
+        var template = Array("/tmp/agentrun-test-state-XXXXXX".utf8CString)
+        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { return "/tmp" }
+        let path = String(cString: dir)
+        for sub in ["", "/agentrun", "/agentrun/runs"] {
+            mkdir(path + sub, 0o1777)
+            chmod(path + sub, 0o1777)
+        }
+        return path
+    }()
+
+    /// Where the harness's runs keep their logs (`agentrun log list --dir`).
+    static var runsRoot: String { stateHome + "/agentrun/runs" }
+
     /// PATH for every process the harness starts (the runner's own PATH may point into /root).
     static let standardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -275,6 +291,7 @@ final class Child {
 
         var environment = Harness.environment
         environment["PATH"] = Harness.standardPath
+        environment["XDG_STATE_HOME"] = Harness.stateHome
         for (k, v) in env { environment[k] = v }
         let envStrings = environment.map { "\($0.key)=\($0.value)" }
 

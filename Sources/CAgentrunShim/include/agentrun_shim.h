@@ -210,6 +210,15 @@ int ar_probe_namespaces(uint64_t clone_flags, int write_maps);
 int ar_landlock_abi(void);                            /* ABI version, or -errno */
 int ar_pidfd_send_signal(int pidfd, int sig);         /* 0 or -errno */
 int ar_pidfd_wait(int pidfd, int *status_code, int *status_kind, int nohang); /* waitid(P_PIDFD): 1 exited, 0 not yet, -errno */
+
+/* Resource usage of a reaped child and everything it waited for (the whole sandbox). */
+struct ar_rusage {
+    uint64_t utime_ns;
+    uint64_t stime_ns;
+    uint64_t maxrss_kb;
+};
+/* waitid(P_PIDFD) that also returns the child's rusage (the raw syscall has that 5th argument). */
+int ar_pidfd_wait_rusage(int pidfd, int *status_code, int *status_kind, struct ar_rusage *usage);
 int ar_memfd(const char *name);                       /* memfd_create(MFD_CLOEXEC) */
 
 /* Signals: block a set in the calling thread (the mask is inherited by threads created later). */
