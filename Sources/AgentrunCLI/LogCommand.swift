@@ -111,12 +111,14 @@ struct LogCommand: ParsableCommand {
                 Console.error("agentrun: \(error)")
                 throw ExitCode(1)
             }
+            // The exporter carries what session.start says (product version, host) to every event.
+            var exporter = OCSFExport.Exporter()
             for record in records {
                 switch format {
                 case .jsonl:
                     Console.out(String(decoding: CanonicalJSON.encode(record), as: UTF8.self))
                 case .ocsf:
-                    if let event = OCSFExport.event(for: record) {
+                    if let event = exporter.event(for: record) {
                         Console.out(String(decoding: CanonicalJSON.encode(event), as: UTF8.self))
                     }
                 }

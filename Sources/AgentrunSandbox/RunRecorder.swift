@@ -115,8 +115,15 @@ public final class RunRecorder: Sendable {
         _ = try writer.finish()
     }
 
+    /// The agent as the host sees it: its host pid and the file it executes, read from /proc
+    /// (the agent is init's only child right after the launch). When /proc cannot tell (the agent
+    /// already exited), the sandbox's init and the first candidate that exists stand in.
     private func actor(_ sandbox: SandboxProcess, _ plan: LaunchPlan) -> JSONValue {
-        ["pid": .int(Int64(sandbox.pid)), "exe": .string(plan.execCandidates.first ?? plan.argv.first ?? "")]
+        if let agent = sandbox.agent {
+            return ["pid": .int(Int64(agent.pid)), "exe": .string(agent.exe)]
+        }
+        let exe = plan.execCandidates.first { Files.kind($0) != .missing } ?? plan.argv.first ?? ""
+        return ["pid": .int(Int64(sandbox.pid)), "exe": .string(exe)]
     }
 }
 

@@ -16,6 +16,17 @@ public struct SandboxProcess: Sendable {
     public var ptyMaster: Int32
     /// How the pty is wired, when there is one.
     public var terminal: TerminalPlan? = nil
+    /// The agent's host pid and executable, read from /proc right after the launch.
+    public var agent: (pid: Int32, exe: String)? = nil
+
+    /// Finds the agent: init's child in /proc/<init>/task/<init>/children, and its exe link.
+    mutating func identifyAgent() {
+        guard let children = Files.readText("/proc/\(pid)/task/\(pid)/children"),
+            let first = children.split(separator: " ").first, let child = Int32(first),
+            let exe = Files.readLink("/proc/\(child)/exe")
+        else { return }
+        agent = (child, exe)
+    }
 }
 
 /// Whether the agent gets its own terminal: a pty inside the sandbox, relayed by the supervisor.
@@ -160,7 +171,9 @@ public enum SandboxLauncher {
         guard ar_spawn(&config, &result) == 0 else {
             throw LaunchFailure.describe(result.error, plan: plan)
         }
-        return SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master, terminal: terminal)
+        var process = SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master, terminal: terminal)
+        process.identifyAgent()
+        return process
     }
 
     /// Root only: a detached clone of the workspace whose on-disk owner (the invoking user) appears
