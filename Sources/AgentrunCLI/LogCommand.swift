@@ -25,6 +25,17 @@ struct LogCommand: ParsableCommand {
         return path
     }
 
+    /// Every record of the log at `pathOrRunID`, or exit 1 saying why they cannot be read.
+    static func records(_ pathOrRunID: String) throws -> [JSONValue] {
+        let log = try locate(pathOrRunID)
+        do {
+            return try LogReader.records(path: log)
+        } catch {
+            Console.error("agentrun: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a log's hash chain, checkpoints and signatures; exit 0 only when it is intact.")
@@ -69,14 +80,7 @@ struct LogCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let log = try LogCommand.locate(path)
-            let records: [JSONValue]
-            do {
-                records = try LogReader.records(path: log)
-            } catch {
-                Console.error("agentrun: \(error)")
-                throw ExitCode(1)
-            }
+            let records = try LogCommand.records(path)
             let kinds = kind.isEmpty ? nil : Set(kind)
             if json {
                 for record in records where kinds?.contains(record["kind"]?.stringValue ?? "") ?? true {
@@ -103,14 +107,7 @@ struct LogCommand: ParsableCommand {
         var format: Format
 
         func run() throws {
-            let log = try LogCommand.locate(path)
-            let records: [JSONValue]
-            do {
-                records = try LogReader.records(path: log)
-            } catch {
-                Console.error("agentrun: \(error)")
-                throw ExitCode(1)
-            }
+            let records = try LogCommand.records(path)
             // The exporter carries what session.start says (product version, host) to every event.
             var exporter = OCSFExport.Exporter()
             for record in records {
