@@ -1,3 +1,4 @@
+import AgentrunOS
 import Synchronization
 
 #if canImport(Glibc)
@@ -172,9 +173,5 @@ final class BackgroundFlush: @unchecked Sendable {
         return body()
     }
 
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
+    static func now() -> UInt64 { Monotonic.nanoseconds() }
 }

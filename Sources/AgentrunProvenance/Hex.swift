@@ -133,3 +133,24 @@ extension Hex {
         return true
     }
 }
+
+extension Base64 {
+    /// Standard base64 with padding.
+    static func encode(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let a = bytes[i]
+            let b = i + 1 < bytes.count ? bytes[i + 1] : 0
+            let c = i + 2 < bytes.count ? bytes[i + 2] : 0
+            out.append(alphabet[Int(a >> 2)])
+            out.append(alphabet[Int((a & 0x03) << 4 | b >> 4)])
+            out.append(i + 1 < bytes.count ? alphabet[Int((b & 0x0f) << 2 | c >> 6)] : UInt8(ascii: "="))
+            out.append(i + 2 < bytes.count ? alphabet[Int(c & 0x3f)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

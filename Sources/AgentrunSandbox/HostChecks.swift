@@ -42,14 +42,14 @@ public enum HostChecks {
                          fix: "sysctl -w kernel.unprivileged_userns_clone=1 (persist it in /etc/sysctl.d/)")
         }
         if !host.isRoot, let value = Files.readText("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"), value == "1" {
-            let probe = ar_probe_namespaces(0x1000_0000 | 0x4000_0000, 1)
+            let probe = ar_probe_namespaces(LaunchPlan.newUser | LaunchPlan.newNet, 1)
             if probe != 0 {
                 return Check(name: name, status: .fail,
                              detail: "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1): \(Errno.describe(-probe))",
                              fix: "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or install an AppArmor profile for agentrun granting `userns,`")
             }
         }
-        let probe = ar_probe_namespaces(0x1000_0000, 1)
+        let probe = ar_probe_namespaces(LaunchPlan.newUser, 1)
         if probe != 0 {
             return Check(name: name, status: .fail, detail: "cannot create one: \(Errno.describe(-probe))",
                          fix: "enable unprivileged user namespaces (see the sysctls above), or run agentrun as root")
@@ -58,7 +58,8 @@ public enum HostChecks {
     }
 
     static func namespaces() -> Check {
-        let all: UInt64 = 0x1000_0000 | 0x2000_0000 | 0x0002_0000 | 0x4000_0000 | 0x0800_0000 | 0x0400_0000 | 0x0200_0000
+        let all = LaunchPlan.newUser | LaunchPlan.newPID | LaunchPlan.newNS | LaunchPlan.newNet | LaunchPlan.newIPC
+            | LaunchPlan.newUTS | LaunchPlan.newCgroup
         let probe = ar_probe_namespaces(all, 1)
         if probe != 0 {
             return Check(name: "pid, mount, net, ipc, uts, cgroup namespaces", status: .fail,

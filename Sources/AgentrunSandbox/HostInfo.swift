@@ -19,13 +19,11 @@ public struct HostInfo: Sendable {
     public var isRoot: Bool { uid == 0 }
 
     public static func current() -> HostInfo {
-        var release = [CChar](repeating: 0, count: 256)
-        _ = ar_kernel_release(&release, release.count)
         return HostInfo(
             uid: geteuid(),
             gid: getegid(),
             lastCapability: Int32(cap_max_bits()) - 1,
             landlockABI: ar_landlock_abi(),
-            kernelRelease: String(decoding: release.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            kernelRelease: Uname.current().release)
     }
 }

@@ -77,7 +77,7 @@ public enum SandboxRun {
             }
             throw error
         }
-        let started = Clock.monotonicNanoseconds()
+        let started = Monotonic.nanoseconds()
         var execFailure: String?
         do {
             try recorder?.processExec(sandbox, plan)
@@ -99,7 +99,7 @@ public enum SandboxRun {
         let tickEvery = min(Supervisor.tickInterval, provenance?.context.profile.provenance.checkpointInterval ?? Supervisor.tickInterval)
         var termination = Supervisor.wait(
             for: sandbox, wallTimeout: plan.wallTimeout, killGrace: plan.killGrace, tick: tick, tickEvery: tickEvery)
-        let duration = Clock.monotonicNanoseconds() &- started
+        let duration = Monotonic.nanoseconds() &- started
         if let execFailure { termination.outcome = .provenanceFailed(execFailure) }
         let outOfMemory = cgroup?.sawOutOfMemory == true
         if outOfMemory {
@@ -178,14 +178,5 @@ extension LaunchPlan {
         lines.append("exec: \(argv.joined(separator: " ")) (allowed from: \(execLocations))")
         for note in notes { lines.append("note: \(note)") }
         return lines
-    }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-enum Clock {
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -12,7 +12,6 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -131,14 +130,6 @@ int ar_wifexited(int status) { return WIFEXITED(status); }
 int ar_wexitstatus(int status) { return WEXITSTATUS(status); }
 int ar_wifsignaled(int status) { return WIFSIGNALED(status); }
 int ar_wtermsig(int status) { return WTERMSIG(status); }
-
-int ar_kernel_release(char *buf, size_t len) {
-    struct utsname u;
-    if (uname(&u) < 0) return -errno;
-    strncpy(buf, u.release, len - 1);
-    buf[len - 1] = 0;
-    return 0;
-}
 
 int ar_is_cgroup2(const char *path) {
     struct statfs fs;

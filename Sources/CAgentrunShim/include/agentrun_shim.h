@@ -255,8 +255,6 @@ int ar_is_cgroup2(const char *path);
 /* 1 when `path` is the root of a cgroup v1 hierarchy (statfs magic), else 0. */
 int ar_is_cgroup1(const char *path);
 
-/* Kernel version triple from uname, for doctor. */
-int ar_kernel_release(char *buf, size_t len);
 
 #ifdef __cplusplus
 }
