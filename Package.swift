@@ -15,6 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libseccomp-dev, libcap-dev, libyaml-dev).
@@ -42,10 +45,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The profile model, strict YAML decoding, `extends`, validation. Pure: no syscalls.
+        // JSON as the broker speaks it: strict parsing with limits, numbers kept exact, JSON Pointer.
+        .target(name: "AgentrunJSON", swiftSettings: swiftSettings),
+
+        // The profile model, strict YAML decoding, `extends`, validation, the tool-call policy
+        // engine. Pure: no syscalls.
         .target(
             name: "AgentrunPolicy",
-            dependencies: ["CYAML", "AgentrunProfiles"],
+            dependencies: ["CYAML", "AgentrunProfiles", "AgentrunJSON"],
             swiftSettings: swiftSettings
         ),
 
@@ -64,7 +71,7 @@ let package = Package(
             name: "AgentrunSandbox",
             dependencies: [
                 "AgentrunOS", "AgentrunPolicy", "AgentrunProfiles", "AgentrunSeccomp", "AgentrunProvenance", "CAgentrunShim",
-                "CLibcap",
+                "CLibcap", "AgentrunBroker",
             ],
             swiftSettings: swiftSettings,
             plugins: ["SeccompFilterPlugin"]
@@ -77,6 +84,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The broker socket inside the sandbox: HTTP/1.1 + JSON (MCP, credentials, checks) on NIO,
+        // credentials minted with jwt-kit, host-side tool backends (command, http, upstream MCP).
+        .target(
+            name: "AgentrunBroker",
+            dependencies: [
+                "AgentrunJSON", "AgentrunPolicy", "AgentrunProvenance", "AgentrunOS", "CAgentrunShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Append and verify throughput of the provenance log (bench/provenance.sh).
         .executableTarget(
             name: "agentrun-provenance-bench", dependencies: ["AgentrunProvenance", "AgentrunOS"], swiftSettings: swiftSettings
@@ -86,7 +109,8 @@ let package = Package(
         .target(
             name: "AgentrunCLI",
             dependencies: [
-                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS", "AgentrunSeccomp", "AgentrunProvenance",
+                "AgentrunSandbox", "AgentrunPolicy", "AgentrunOS", "AgentrunSeccomp", "AgentrunProvenance", "AgentrunBroker",
+                "AgentrunJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -96,7 +120,18 @@ let package = Package(
         // A C program of attack primitives that the integration tests run inside sandboxes.
         .executableTarget(name: "agentrun-probe", cSettings: [.define("_GNU_SOURCE")]),
 
-        .testTarget(name: "AgentrunPolicyTests", dependencies: ["AgentrunPolicy"], swiftSettings: swiftSettings),
+        .testTarget(name: "AgentrunJSONTests", dependencies: ["AgentrunJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "AgentrunPolicyTests", dependencies: ["AgentrunPolicy", "AgentrunJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentrunBrokerTests",
+            dependencies: [
+                "AgentrunBroker", "AgentrunJSON", "AgentrunPolicy", "AgentrunProvenance",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AgentrunSandboxTests",
             dependencies: ["AgentrunSandbox", "AgentrunPolicy", "AgentrunSeccomp", "CSeccomp"],

@@ -34,6 +34,8 @@ public struct Profile: Sendable, Equatable {
     public var syscalls: SyscallPolicy
     public var landlock: LandlockMode
     public var provenance: ProvenancePolicy = .init()
+    /// `credentials:`, `tools:`, `mcp_servers:` — what the broker socket serves (BrokerPolicy.swift).
+    public var broker: BrokerPolicy = .init()
 
     public init(
         name: String,

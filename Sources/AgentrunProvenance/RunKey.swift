@@ -5,7 +5,8 @@ import Crypto
 /// checkpoint proves the records before it were written by this run's agentrun and not rewritten
 /// afterwards by someone without the key; an operator key can certify it (`run_key_cert`).
 public struct RunKey: Sendable {
-    let privateKey: Curve25519.Signing.PrivateKey
+    /// Also signs the broker's JWTs (their JWKS is this key's public half).
+    public let privateKey: Curve25519.Signing.PrivateKey
     /// The raw 32-byte public key.
     public let publicKey: [UInt8]
     /// Lowercase hex of `publicKey` (the `run_key` field of `session.start`).
