@@ -156,6 +156,7 @@ extension MountOp {
         case .symlink: "symlink"
         case .file: "create"
         case .setAttributes: "remount"
+        case .socket: "create the broker socket"
         }
     }
 }

@@ -12,6 +12,8 @@ public struct MountOp: Sendable, Equatable, CustomStringConvertible {
         case setAttributes = 9
         case rebind = 10
         case mqueue = 11
+        /// The broker's listening socket, created by init at `target` and handed to the supervisor.
+        case socket = 12
     }
 
     public struct Flags: OptionSet, Sendable, Hashable {
@@ -73,6 +75,7 @@ public struct MountOp: Sendable, Equatable, CustomStringConvertible {
         case .proc: return "proc \(target)"
         case .devpts: return "devpts \(target)"
         case .mqueue: return "mqueue \(target)"
+        case .socket: return "socket \(target) (mode \(String(mode, radix: 8)), served by the supervisor)"
         case .symlink: return "symlink \(target) -> \(source ?? "?")"
         case .file: return "file \(target) (\(data.count) bytes)"
         case .setAttributes: return "remount \(target)\(attrText)"

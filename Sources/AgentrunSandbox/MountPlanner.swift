@@ -1,3 +1,4 @@
+import AgentrunBroker
 import AgentrunOS
 import AgentrunPolicy
 
@@ -173,6 +174,12 @@ public struct MountPlanner {
             view.created = protected.created
             view.notes.append(contentsOf: protected.notes)
         }
+
+        // The broker's socket, in a tmpfs of its own that is read-only once the socket exists:
+        // the agent can connect to it but never remove, replace or re-mode it.
+        view.mounts.append(MountOp(.tmpfs, target: BrokerEndpoint.directory, flags: [.noSuid, .noDev, .noExec], data: MountOp.options("size=65536,mode=0755"), purpose: "broker"))
+        view.mounts.append(MountOp(.socket, target: BrokerEndpoint.path, mode: 0o600, purpose: "broker"))
+        view.mounts.append(MountOp(.setAttributes, target: BrokerEndpoint.directory, flags: [.readOnly, .noSuid, .noDev, .noExec], purpose: "broker"))
 
         // Finally the root itself becomes read-only: nothing new can appear outside writable mounts.
         view.mounts.append(MountOp(.setAttributes, target: "/", flags: [.readOnly, .noSuid, .noDev], purpose: "root"))

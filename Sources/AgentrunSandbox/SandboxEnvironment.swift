@@ -1,3 +1,4 @@
+import AgentrunBroker
 import AgentrunPolicy
 
 /// The agent's environment: scrubbed to an allow-list so host secrets (AWS_*, GITHUB_TOKEN, SSH
@@ -54,6 +55,7 @@ public struct SandboxEnvironment {
         env["AGENTRUN"] = "1"
         env["AGENTRUN_RUN_ID"] = runID
         env["AGENTRUN_PROFILE"] = profileName
+        env["AGENTRUN_SOCKET"] = BrokerEndpoint.environmentValue
         return env
     }
 

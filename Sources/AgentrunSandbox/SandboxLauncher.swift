@@ -18,6 +18,19 @@ public struct SandboxProcess: Sendable {
     public var terminal: TerminalPlan? = nil
     /// The agent's host pid and executable, read from /proc right after the launch.
     public var agent: (pid: Int32, exe: String)? = nil
+    /// The broker's listening socket (bound inside the sandbox), or -1 when the plan has none.
+    public var brokerListener: Int32 = -1
+    /// The sandbox's pid namespace (st_dev, st_ino of /proc/<init>/ns/pid): the broker serves
+    /// only peers inside it.
+    public var pidNamespace: (device: UInt64, inode: UInt64) = (0, 0)
+
+    /// Kills the whole sandbox (its init is pid 1 of the namespace) and reaps init; closes every fd.
+    func kill() {
+        _ = ar_pidfd_send_signal(pidfd, SIGKILL)
+        var info = siginfo_t()
+        while waitid(idtype_t(rawValue: 3 /* P_PIDFD */), id_t(pidfd), &info, WEXITED) < 0 && errno == EINTR {}
+        for fd in [pidfd, statusFD, ptyMaster, brokerListener] where fd >= 0 { close(fd) }
+    }
 
     /// Finds the agent: init's child in /proc/<init>/task/<init>/children, and its exe link.
     mutating func identifyAgent() {
@@ -70,6 +83,13 @@ public enum SandboxLauncher {
         }
         defer { for fd in ptySocket where fd >= 0 { close(fd) } }
 
+        // Init sends the broker's listening socket over this pair while it builds the mount view.
+        var brokerSocket: [Int32] = [-1, -1]
+        if plan.mounts.contains(where: { $0.kind == .socket }), ar_socketpair_cloexec(&brokerSocket) != 0 {
+            throw LaunchError(stage: "create the broker channel", cause: Errno.describe(errno))
+        }
+        defer { for fd in brokerSocket where fd >= 0 { close(fd) } }
+
         var workspaceTree: Int32 = -1
         defer { if workspaceTree >= 0 { close(workspaceTree) } }
         if let idmap = plan.identity.workspaceIdmap,
@@ -92,7 +112,7 @@ public enum SandboxLauncher {
                 data: arena.bytes(data),
                 data_len: op.data.count,
                 mode: op.mode,
-                fd: op.kind == .bindDescriptor ? workspaceTree : -1)
+                fd: op.kind == .bindDescriptor ? workspaceTree : op.kind == .socket ? brokerSocket[1] : -1)
         }
 
         let rlimits = arena.array(of: ar_rlimit.self, count: plan.rlimits.count)
@@ -172,6 +192,17 @@ public enum SandboxLauncher {
             throw LaunchFailure.describe(result.error, plan: plan)
         }
         var process = SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master, terminal: terminal)
+        if brokerSocket[0] >= 0 {
+            let listener = ar_receive_fd(brokerSocket[0])
+            guard listener >= 0, let ns = Files.status("/proc/\(result.pid)/ns/pid") else {
+                let cause = listener < 0 ? Errno.describe(-listener) : "cannot read the sandbox's pid namespace"
+                if listener >= 0 { close(listener) }
+                process.kill()
+                throw LaunchError(stage: "receive the broker socket from the sandbox", cause: cause)
+            }
+            process.brokerListener = listener
+            process.pidNamespace = (UInt64(ns.st_dev), UInt64(ns.st_ino))
+        }
         process.identifyAgent()
         return process
     }

@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -320,6 +321,57 @@ static int ar_tree_is_dir(int tree) {
     return S_ISDIR(st.st_mode);
 }
 
+/* Sends `fd` over the Unix socket `sock` with one data byte (SCM_RIGHTS). */
+static int ar_send_fd(int sock, int fd) {
+    char byte = 'f';
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    ssize_t n;
+    do {
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : (n < 0 ? -errno : -EIO);
+}
+
+/* The broker's socket: created by init inside the sandbox (so its path exists only in the
+ * sandbox's mount namespace), bound in the directory `dir` through a relative name after a
+ * fchdir (bind(2) takes no dirfd), made accessible to the agent's uid only, listening, and
+ * handed to the supervisor, which alone accepts on it. The cwd is reset by pivot_root later. */
+static int ar_listen_and_send(int dir, const char *name, mode_t mode, int handoff) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t len = ar_strlen(name);
+    if (len == 0 || len >= sizeof addr.sun_path) return -ENAMETOOLONG;
+    memcpy(addr.sun_path, name, len);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -errno;
+    int r = 0;
+    if (fchdir(dir) < 0 || bind(s, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)) < 0 ||
+        fchmodat(dir, name, mode, 0) < 0 || listen(s, 512) < 0) {
+        r = -errno;
+    } else {
+        r = ar_send_fd(handoff, s);
+    }
+    close(s);
+    return r;
+}
+
 static int ar_do_mount_op(const struct ar_spawn_config *c, size_t i, int rootfd, int *trees) {
     const struct ar_mount_op *op = &c->mounts[i];
     int r = 0;
@@ -416,6 +468,18 @@ static int ar_do_mount_op(const struct ar_spawn_config *c, size_t i, int rootfd,
                 close(fd);
             }
         }
+        close(dir);
+        return r;
+    }
+    case AR_MOUNT_SOCKET: {
+        char scratch[4096];
+        const char *name;
+        int parent = ar_parent_of(rootfd, op->target, &name, scratch, sizeof scratch);
+        if (parent < 0) return parent;
+        int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(parent);
+        if (dir < 0) return -errno;
+        r = ar_listen_and_send(dir, name, op->mode ? op->mode : 0600, op->fd);
         close(dir);
         return r;
     }
@@ -627,29 +691,8 @@ static void ar_open_pty(const struct ar_spawn_config *c, int errfd, char *path, 
     int digits = ar_format_uint(path + pos, len - pos - 1, (unsigned int)number);
     path[digits < 0 ? pos : pos + (size_t)digits] = 0;
 
-    char byte = 'p';
-    struct iovec iov = {&byte, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-    ssize_t n;
-    do {
-        n = sendmsg(c->pty_socket, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) ar_fail(errfd, AR_STAGE_PTY, n < 0 ? errno : EIO, 4);
+    int sent = ar_send_fd(c->pty_socket, master);
+    if (sent < 0) ar_fail(errfd, AR_STAGE_PTY, -sent, 4);
     close(master);
     close(c->pty_socket);
 }
@@ -770,8 +813,8 @@ static void ar_kill_and_reap(int pidfd) {
     }
 }
 
-/* The pty master init sent before the agent exec'd (so it is already queued). */
-static int ar_receive_fd(int sock) {
+/* An fd init sent before the agent exec'd (so it is already queued): the pty master, the broker socket. */
+int ar_receive_fd(int sock) {
     char byte;
     struct iovec iov = {&byte, 1};
     union {

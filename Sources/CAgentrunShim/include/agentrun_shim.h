@@ -66,6 +66,8 @@ enum ar_mount_kind {
     AR_MOUNT_SETATTR = 9,  /* change attributes of the mount at `target` (e.g. make `/` read-only at the end) */
     AR_MOUNT_REBIND = 10,  /* bind `target` (inside the new root, symlinks refused) onto itself */
     AR_MOUNT_MQUEUE = 11,  /* new mqueue fs of the sandbox's ipc namespace at `target` */
+    AR_MOUNT_SOCKET = 12,  /* a listening AF_UNIX stream socket bound at `target` (chmod `mode`), sent
+                            * over the socket `fd` (SCM_RIGHTS) to the supervisor, which serves it */
 };
 
 /* Mount op flags. */
@@ -188,6 +190,9 @@ struct ar_spawn_result {
  * creating *thread* exits. agentrun calls it from the main thread.
  */
 int ar_spawn(const struct ar_spawn_config *config, struct ar_spawn_result *result);
+
+/* Receives one fd sent with SCM_RIGHTS (non-blocking: it must already be queued); fd or -errno. */
+int ar_receive_fd(int sock);
 
 /*
  * Creates a user namespace with the given maps and returns an fd to it (for idmapped mounts),
