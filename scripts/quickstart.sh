@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up agentrun on a fresh Debian/Ubuntu machine with Swift, builds it, checks the host and
-# runs the example agent under the built-in `default` profile in a scratch workspace, then
-# verifies the run's provenance log. Installs what `swift test` needs too.
+# Sets up agentrun on a fresh Debian/Ubuntu machine with Swift, builds it, checks the host, runs
+# the sandbox self-check (examples/escape_check.py) under the built-in `default` profile in a
+# scratch workspace, then the broker example (examples/agent.py: tools, policy decisions, a
+# token) under examples/profiles/broker-demo.yaml, and verifies both runs' provenance logs.
+# Installs what `swift test` needs too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,12 +20,27 @@ agentrun="$PWD/.build/release/agentrun"
 
 "$agentrun" doctor
 
+repo=$PWD
 workspace=$(mktemp -d /tmp/agentrun-demo.XXXXXX)
-cp examples/agent.py "$workspace/"
+cp examples/escape_check.py examples/agent.py "$workspace/"
 echo
-echo "running: agentrun -- python3 agent.py   (workspace: $workspace)"
+echo "running: agentrun -- python3 escape_check.py   (workspace: $workspace)"
 cd "$workspace"
-"$agentrun" --log "$workspace.log" -- python3 agent.py
+"$agentrun" --log "$workspace.log" -- python3 escape_check.py
 echo
 "$agentrun" log show "$workspace.log" --kind process.exit
 "$agentrun" log verify "$workspace.log"
+
+# The broker: a host-side ticket API that needs a key the agent never sees (README, "Tools and
+# credentials"). The system's python3 runs inside the sandbox, where only /usr is visible.
+export DEMO_API_KEY="demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+python3 "$repo/examples/tool_server.py" --port 8765 > "$workspace.tool_server" 2>&1 &
+tool_server=$!
+trap 'kill "$tool_server" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q listening "$workspace.tool_server" 2>/dev/null && break; sleep 0.1; done
+echo
+echo "running: agentrun --profile examples/profiles/broker-demo.yaml -- /usr/bin/python3 agent.py"
+"$agentrun" --profile "$repo/examples/profiles/broker-demo.yaml" --log "$workspace-broker.log" -- /usr/bin/python3 agent.py
+echo
+"$agentrun" log show "$workspace-broker.log" --kind tool.call
+"$agentrun" log verify "$workspace-broker.log"

@@ -10,7 +10,8 @@ public struct AgentrunCommand: ParsableCommand {
         discussion: """
             agentrun -- python agent.py            run under the built-in `default` profile
             agentrun --profile ci-untrusted -- ./agent
-            agentrun profile list | show NAME | check FILE...
+            agentrun profile list | show NAME | explain NAME | check FILE...
+            agentrun check-call --profile NAME TOOL '{"arg": 1}'   dry-run a tool call
             agentrun log list | show RUN | verify RUN [--key PUB] | export RUN --format ocsf
             agentrun doctor                         check what this host supports
 
@@ -20,7 +21,7 @@ public struct AgentrunCommand: ParsableCommand {
             executed; 127 if it was not found inside the sandbox.
             """,
         version: AgentrunVersion.current,
-        subcommands: [RunCommand.self, ProfileCommand.self, LogCommand.self, DoctorCommand.self],
+        subcommands: [RunCommand.self, ProfileCommand.self, CheckCallCommand.self, LogCommand.self, DoctorCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -8,12 +8,12 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// `agentrun profile list | show | check`
+/// `agentrun profile list | show | explain | check`
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "List, show and check profiles.",
-        subcommands: [List.self, Show.self, Check.self, Seccomp.self]
+        subcommands: [List.self, Show.self, Explain.self, Check.self, Seccomp.self]
     )
 
     static func store() -> ProfileStore {
@@ -46,6 +46,23 @@ struct ProfileCommand: ParsableCommand {
             do {
                 let resolved = try ProfileCommand.store().load(profile)
                 Console.out(resolved.renderYAML())
+            } catch {
+                Console.error("agentrun: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Summarise what a profile allows (files, network, limits, credentials, tools), for approving it.")
+
+        @Argument(help: ArgumentHelp("Profile name or path.", valueName: "NAME_OR_PATH"))
+        var profile: String
+
+        func run() throws {
+            do {
+                Console.out(try ProfileCommand.store().load(profile).explanation())
             } catch {
                 Console.error("agentrun: \(error)")
                 throw ExitCode(1)

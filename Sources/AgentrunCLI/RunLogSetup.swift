@@ -2,6 +2,7 @@ import AgentrunOS
 import AgentrunPolicy
 import AgentrunProvenance
 import AgentrunSandbox
+import AgentrunBroker
 
 /// Opens a run's provenance log before anything starts: the run directory, a fresh run key
 /// (certified by the operator key when one is configured), the redactor and the writer.
@@ -37,7 +38,8 @@ enum RunLogSetup {
                     fix: "give an Ed25519 private key (openssl genpkey -algorithm ed25519, or `agentrun log keygen`)")
             }
         }
-        let secrets = settings.secrets.compactMap { environment[$0] }
+        let brokerSecrets = try BrokerSecrets.load(profile: profile, plan: plan, environment: environment)
+        let secrets = settings.secrets.compactMap { environment[$0] } + brokerSecrets.values.values.sorted()
         let redactor = Redactor(secrets: secrets)
         let writerOptions = ProvenanceWriter.Options(
             checkpointEvery: settings.checkpointEvery, checkpointInterval: settings.checkpointInterval,
@@ -53,7 +55,7 @@ enum RunLogSetup {
         }
         let context = RunRecorder.Context(
             version: AgentrunVersion.current, argv: CommandLine.arguments, cwd: cwd, profile: profile, certificate: certificate)
-        return RunProvenance(recorder: RunRecorder(writer: writer, runKey: runKey), context: context)
+        return RunProvenance(recorder: RunRecorder(writer: writer, runKey: runKey), context: context, secrets: brokerSecrets)
     }
 }
 

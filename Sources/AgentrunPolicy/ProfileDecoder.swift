@@ -43,6 +43,9 @@ struct ProfileDecoder {
                 }
             case "landlock": layer.landlock = try choice(entry.value, entry.path, LandlockMode.self)
             case "provenance": try decodeProvenance(entry, into: &layer)
+            case "credentials": try decodeCredentials(entry, into: &layer)
+            case "tools": try decodeTools(entry, into: &layer)
+            case "mcp_servers": try decodeMCPServers(entry, into: &layer)
             default: break  // `entries` only returns keys of the section
             }
         }
@@ -51,7 +54,7 @@ struct ProfileDecoder {
 
     // MARK: - Sections
 
-    private func extends(_ entry: Entry) throws(ProfileError) -> String {
+    func extends(_ entry: Entry) throws(ProfileError) -> String {
         let text = try string(entry.value, entry.path, expected: "a profile name or a path")
         if ProfileStore.isPath(text) {
             if text.isEmpty { throw fail(entry.value, entry.path, "the path is empty") }
@@ -62,14 +65,14 @@ struct ProfileDecoder {
         return text
     }
 
-    private func network(_ entry: Entry) throws(ProfileError) -> NetworkMode {
+    func network(_ entry: Entry) throws(ProfileError) -> NetworkMode {
         if case .scalar("proxy", _, _) = entry.value {
             throw fail(entry.value, entry.path, "network: proxy is not supported yet (there is no egress proxy); allowed: none, host")
         }
         return try choice(entry.value, entry.path, NetworkMode.self)
     }
 
-    private func decodeFilesystem(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
+    func decodeFilesystem(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
         for entry in try entries(of: section.value, path: section.path, in: .filesystem) {
             switch entry.key {
             case "workspace": layer.workspace = try choice(entry.value, entry.path, WorkspaceAccess.self)
@@ -102,7 +105,7 @@ struct ProfileDecoder {
         }
     }
 
-    private func decodeEnv(_ process: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
+    func decodeEnv(_ process: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
         for entry in try entries(of: process.value, path: process.path, in: .env) {
             switch entry.key {
             case "pass":
@@ -136,7 +139,7 @@ struct ProfileDecoder {
         }
     }
 
-    private func decodeLimits(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
+    func decodeLimits(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
         for entry in try entries(of: section.value, path: section.path, in: .limits) {
             switch entry.key {
             case "wall": layer.wall = try duration(entry, allowUnlimited: true)
@@ -157,7 +160,7 @@ struct ProfileDecoder {
         }
     }
 
-    private func decodeProvenance(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
+    func decodeProvenance(_ section: Entry, into layer: inout ProfileLayer) throws(ProfileError) {
         for entry in try entries(of: section.value, path: section.path, in: .provenance) {
             switch entry.key {
             case "dir": layer.provenanceDir = try absolutePath(entry.value, entry.path)
@@ -200,7 +203,7 @@ struct ProfileDecoder {
 
     /// The entries of a section mapping, checked against its schema: unknown keys (with a
     /// suggestion), `+` on a key that is not a list, and `KEY` together with `KEY+`.
-    private func entries(of node: YAMLNode, path: String, in section: Section) throws(ProfileError) -> [Entry] {
+    func entries(of node: YAMLNode, path: String, in section: Section) throws(ProfileError) -> [Entry] {
         guard case .mapping(let pairs, _) = node else {
             throw typeError(node, path, expected: section.expected)
         }
@@ -227,21 +230,21 @@ struct ProfileDecoder {
         return result
     }
 
-    private func unknownKeyMessage(_ written: String, in section: Section) -> String {
+    func unknownKeyMessage(_ written: String, in section: Section) -> String {
         let append = written.hasSuffix("+")
         let base = append ? String(written.dropLast()) : written
         var message = "unknown key '\(written)'; "
         if let close = KeySuggestion.closest(to: base, in: section.keys) {
             message += "did you mean '\(close)\(append ? "+" : "")'? "
         } else if let home = Section.home(of: base), home != section.name {
-            message += "'\(base)' belongs in '\(home)'; "
+            message += home.isEmpty ? "'\(base)' is a top-level key; " : "'\(base)' belongs in '\(home)'; "
         }
         return message + "allowed: " + section.keys.joined(separator: ", ")
     }
 
     // MARK: - Values
 
-    private func list<T>(
+    func list<T>(
         _ entry: Entry, of items: String, _ decode: (YAMLNode, String) throws(ProfileError) -> T
     ) throws(ProfileError) -> ListSetting<T> {
         guard case .sequence(let nodes, _) = entry.value else {
@@ -263,17 +266,17 @@ struct ProfileDecoder {
         return entry.append ? .append(values) : .replace(values)
     }
 
-    private func absolutePaths(_ entry: Entry) throws(ProfileError) -> ListSetting<String> {
+    func absolutePaths(_ entry: Entry) throws(ProfileError) -> ListSetting<String> {
         try list(entry, of: "absolute paths") { node, path throws(ProfileError) in try absolutePath(node, path) }
     }
 
-    private func absolutePath(_ node: YAMLNode, _ path: String) throws(ProfileError) -> String {
+    func absolutePath(_ node: YAMLNode, _ path: String) throws(ProfileError) -> String {
         let text = try string(node, path, expected: "an absolute path")
         if let problem = ValueRules.absolutePathProblem(text) { throw fail(node, path, problem) }
         return text
     }
 
-    private func choice<T: RawRepresentable & CaseIterable>(
+    func choice<T: RawRepresentable & CaseIterable>(
         _ node: YAMLNode, _ path: String, _ type: T.Type
     ) throws(ProfileError) -> T where T.RawValue == String {
         let allowed = T.allCases.map(\.rawValue)
@@ -284,7 +287,7 @@ struct ProfileDecoder {
         throw fail(node, path, message + " allowed: " + allowed.joined(separator: ", "))
     }
 
-    private func size(_ entry: Entry, minimum: UInt64, allowUnlimited: Bool) throws(ProfileError) -> LimitSetting<UInt64> {
+    func size(_ entry: Entry, minimum: UInt64, allowUnlimited: Bool) throws(ProfileError) -> LimitSetting<UInt64> {
         let expected = "a size such as 512MiB" + (allowUnlimited ? " or unlimited" : "")
         let text = try string(entry.value, entry.path, expected: expected)
         if text == "unlimited" {
@@ -302,7 +305,7 @@ struct ProfileDecoder {
         }
     }
 
-    private func duration(_ entry: Entry, allowUnlimited: Bool) throws(ProfileError) -> LimitSetting<Double> {
+    func duration(_ entry: Entry, allowUnlimited: Bool) throws(ProfileError) -> LimitSetting<Double> {
         let expected = "a duration such as 30m" + (allowUnlimited ? " or unlimited" : "")
         let text = try string(entry.value, entry.path, expected: expected)
         if text == "unlimited" {
@@ -321,7 +324,7 @@ struct ProfileDecoder {
         }
     }
 
-    private func count(_ entry: Entry, range: ClosedRange<UInt64>) throws(ProfileError) -> LimitSetting<UInt64> {
+    func count(_ entry: Entry, range: ClosedRange<UInt64>) throws(ProfileError) -> LimitSetting<UInt64> {
         let outOfRange = "must be between \(range.lowerBound) and \(range.upperBound)"
         switch entry.value {
         case .scalar("unlimited", _, _):
@@ -338,7 +341,7 @@ struct ProfileDecoder {
 
     /// A string, from a quoted scalar or a plain one that is not null or a boolean. Numbers are
     /// taken as written (`PIP_NO_INPUT: 1` sets "1").
-    private func string(_ node: YAMLNode, _ path: String, expected: String) throws(ProfileError) -> String {
+    func string(_ node: YAMLNode, _ path: String, expected: String) throws(ProfileError) -> String {
         if case .scalar(let text, let quoted, _) = node {
             if quoted { return text }
             switch ScalarKind(plain: text) {
@@ -351,7 +354,7 @@ struct ProfileDecoder {
 
     // MARK: - Errors
 
-    private func typeError(_ node: YAMLNode, _ path: String, expected: String) -> ProfileError {
+    func typeError(_ node: YAMLNode, _ path: String, expected: String) -> ProfileError {
         var message = "expected \(expected), found \(ScalarKind.describe(node))"
         if case .scalar(let text, false, _) = node, ScalarKind(plain: text) == .boolean {
             message += "; quote it (\"\(text)\") if you mean the text"
@@ -359,7 +362,7 @@ struct ProfileDecoder {
         return fail(node, path, message)
     }
 
-    private func fail(_ node: YAMLNode, _ path: String, _ message: String) -> ProfileError {
+    func fail(_ node: YAMLNode, _ path: String, _ message: String) -> ProfileError {
         ProfileError(file: file, line: node.mark.line, column: node.mark.column, keyPath: path, message: message)
     }
 }
@@ -373,7 +376,10 @@ struct Section: Sendable {
     var expected: String
 
     static let top = Section(
-        name: "", keys: ["name", "description", "extends", "filesystem", "network", "process", "limits", "syscalls", "landlock", "provenance"],
+        name: "", keys: [
+            "name", "description", "extends", "filesystem", "network", "process", "limits", "syscalls", "landlock", "provenance",
+            "credentials", "tools", "mcp_servers",
+        ],
         expected: "a mapping (the profile)")
     static let filesystem = Section(
         name: "filesystem",

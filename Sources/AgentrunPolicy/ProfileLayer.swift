@@ -39,6 +39,14 @@ struct ProfileLayer: Sendable {
     var checkpointInterval: Double?
     var durability: ProvenanceDurability?
     var secrets: ListSetting<String>?
+
+    /// Broker entries in file order; each replaces the parent's entry of the same name.
+    var credentials: [CredentialPolicy] = []
+    var tools: [ToolPolicy] = []
+    var mcpServers: [MCPServerPolicy] = []
+    /// Where broker entries and their templates were written, by key path, for the checks that
+    /// run on the resolved profile (`BrokerValidation`).
+    var marks: [String: YAMLMark] = [:]
 }
 
 /// A value and where it was written, for errors found after decoding (e.g. in `extends`).

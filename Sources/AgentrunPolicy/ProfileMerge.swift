@@ -2,7 +2,8 @@
 ///
 /// Unset keys keep the parent's value (or, without a parent, the model's default); scalars and
 /// lists replace it; `KEY+:` appends to the parent's list (to an empty list without a parent);
-/// `env.set` merges key by key, the child winning. `name` and `description` describe one file
+/// `env.set` merges key by key, the child winning; `credentials`, `tools` and `mcp_servers`
+/// merge entry by entry, the child's entry replacing the parent's of the same name. `name` and `description` describe one file
 /// and are never inherited.
 extension ProfileLayer {
     func applied(to parent: Profile?, name: String, source: ProfileSource) -> Profile {
@@ -57,7 +58,26 @@ extension ProfileLayer {
         provenance.durability = durability ?? base.provenance.durability
         provenance.secrets = Self.merge(secrets, onto: parent?.provenance.secrets, default: base.provenance.secrets)
         profile.provenance = provenance
+
+        profile.broker.credentials = Self.mergeNamed(credentials, onto: base.broker.credentials, name: \.name)
+        profile.broker.tools = Self.mergeNamed(tools, onto: base.broker.tools, name: \.name)
+        profile.broker.mcpServers = Self.mergeNamed(mcpServers, onto: base.broker.mcpServers, name: \.name)
         return profile
+    }
+
+    /// Broker sections merge entry by entry: a child's entry replaces the parent's entry of the
+    /// same name in place (whole, never field by field: a tool's rules and backend belong
+    /// together); new entries follow in file order.
+    private static func mergeNamed<T>(_ child: [T], onto parent: [T], name: (T) -> String) -> [T] {
+        var result = parent
+        for entry in child {
+            if let index = result.firstIndex(where: { name($0) == name(entry) }) {
+                result[index] = entry
+            } else {
+                result.append(entry)
+            }
+        }
+        return result
     }
 
     /// `inherited` is nil when there is no parent: then `KEY+:` starts from an empty list.

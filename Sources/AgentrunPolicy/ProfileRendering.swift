@@ -56,6 +56,7 @@ extension Profile {
         lines.append("  checkpoint_interval: \(Units.formatDuration(provenance.checkpointInterval))")
         lines.append("  durability: \(provenance.durability.rawValue)")
         YAMLText.list("secrets", provenance.secrets, indent: 1, into: &lines)
+        broker.renderYAML(into: &lines)
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -119,7 +119,9 @@ public struct ProfileStore: Sendable {
         let layer = try ProfileDecoder(file: document.displayName).decode(root)
         let name = try profileName(of: layer, in: document)
         guard let extends = layer.extends else {
-            return layer.applied(to: nil, name: name, source: document.source)
+            let profile = layer.applied(to: nil, name: name, source: document.source)
+            try BrokerValidation.validate(profile, marks: layer.marks, file: document.displayName)
+            return profile
         }
         let links = chain + [Link(identity: document.identity, name: name)]
         func failure(_ message: String) -> ProfileError {
@@ -135,7 +137,9 @@ public struct ProfileStore: Sendable {
             throw failure("extends makes a cycle: \(cycle.joined(separator: " -> "))")
         }
         let parentProfile = try resolve(parentDocument, chain: links)
-        return layer.applied(to: parentProfile, name: name, source: document.source)
+        let profile = layer.applied(to: parentProfile, name: name, source: document.source)
+        try BrokerValidation.validate(profile, marks: layer.marks, file: document.displayName)
+        return profile
     }
 
     /// `name:` if given, else the file name without `.yaml`. A profile found by name in a search

@@ -74,7 +74,10 @@ public enum OCSFExport {
         case "process.exit": event = r.processExit()
         case "tool.call": event = r.toolCall()
         case "tool.result": event = r.toolResult()
+        case "tool.check": event = r.toolCheck()
         case "cred.issue": event = r.credentialIssue()
+        case "cred.deny": event = r.credentialDeny()
+        case "broker.refused": event = r.brokerRefused()
         case "net.connect": event = r.netConnect()
         default:
             if kind.hasPrefix("syscall.") {
@@ -356,11 +359,16 @@ struct OCSFRecord {
 
     // MARK: Decisions
 
+    /// The decision's effect: `decision` is either a string (syscalls, `net.connect`, with the
+    /// rule in `rule`) or the broker's object `{effect, rule_id, reason}`.
+    var decisionEffect: String? { fields["decision"]?.stringValue ?? fields["decision"]?["effect"]?.stringValue }
+    var decisionRule: String? { fields["rule"]?.stringValue ?? fields["decision"]?["rule_id"]?.stringValue }
+
     /// Applies `decision` (and `rule`, `errno`): status, and the security_control profile's
     /// disposition/action/policy. Allowed-but-failed (an errno with `allow`) is a Failure too.
     func applyDecision(_ e: inout OCSFEvent) {
         let errno = fields["errno"]?.stringValue
-        switch fields["decision"]?.stringValue {
+        switch decisionEffect {
         case "allow":
             e.success = errno == nil
             e["action_id"] = 1
@@ -381,14 +389,16 @@ struct OCSFRecord {
         case nil:
             if errno != nil { e.success = false }
         }
-        if let rule = fields["rule"]?.stringValue, !rule.isEmpty {
-            e["policy"] = ["name": .string(rule)]
+        if let rule = decisionRule, !rule.isEmpty {
+            var policy: [String: JSONValue] = ["name": .string(rule)]
+            if let reason = fields["decision"]?["reason"]?.stringValue, !reason.isEmpty { policy["desc"] = .string(reason) }
+            e["policy"] = .object(policy)
         }
         if let errno {
             e["status_code"] = .string(errno)
             e["status_detail"] = .string(errno)
-        } else if fields["decision"]?.stringValue == "deny" {
-            e["status_detail"] = .string(fields["rule"]?.stringValue.map { "denied by rule \($0)" } ?? "denied")
+        } else if decisionEffect == "deny" {
+            e["status_detail"] = .string(decisionRule.map { "denied by rule \($0)" } ?? "denied")
         }
     }
 
@@ -500,7 +510,22 @@ struct OCSFRecord {
         e["src_endpoint"] = sandboxEndpoint()
         e.success = true
         applyDecision(&e)
-        e["message"] = .string("tool call \(tool)" + (fields["decision"]?.stringValue.map { " (\($0))" } ?? ""))
+        e["message"] = .string("tool call \(tool)" + (decisionEffect.map { " (\($0))" } ?? ""))
+        return e
+    }
+
+    /// A dry-run decision (`POST /v1/check`): nothing ran.
+    func toolCheck() -> OCSFEvent {
+        var e = OCSFEvent(.apiActivity, OCSFActivity.other, activityName: "Tool Check")
+        let tool = fields["tool"]?.stringValue ?? "unknown"
+        var request: [String: JSONValue] = ["uid": .string(fields["seq"]?.intValue.map { String($0) } ?? "")]
+        if let arguments = fields["arguments"] { request["data"] = arguments }
+        e["api"] = ["operation": .string(tool), "request": .object(request)]
+        e["actor"] = actor()
+        e["src_endpoint"] = sandboxEndpoint()
+        e.success = true
+        applyDecision(&e)
+        e["message"] = .string("policy check of tool \(tool)" + (decisionEffect.map { " (would \($0))" } ?? ""))
         return e
     }
 
@@ -564,6 +589,58 @@ struct OCSFRecord {
             message += " with scopes \(scopes.joined(separator: " "))"
         }
         e["message"] = .string(message)
+        return e
+    }
+
+    /// A refused credential request: an Authentication Ticket that failed. Never a token.
+    func credentialDeny() -> OCSFEvent {
+        var e = OCSFEvent(.authentication, OCSFActivity.authenticationTicket)
+        e.success = false
+        e.severity = .low
+        let name = fields["name"]?.stringValue
+        e["user"] = ["uid": .string(run ?? "unknown"), "type_id": 99, "type": "Agent"]
+        let audience = fields["audience"]?.stringValue
+        e["service"] = ["name": .string(audience ?? "unknown")]
+        e["actor"] = actor()
+        e["action_id"] = 2
+        e["action"] = "Denied"
+        e["disposition_id"] = 2
+        e["disposition"] = "Blocked"
+        if let reason = fields["reason"]?.stringValue { e["status_detail"] = .string(reason) }
+        var message = "refused credential"
+        if let name { message += " \(name)" }
+        if let audience { message += " for \(audience)" }
+        if let reason = fields["reason"]?.stringValue { message += ": \(reason)" }
+        e["message"] = .string(message)
+        return e
+    }
+
+    // MARK: - broker.refused
+
+    /// A connection to the broker socket from a process outside the run: refused at accept.
+    func brokerRefused() -> OCSFEvent {
+        var e = OCSFEvent(.networkActivity, OCSFActivity.networkRefuse)
+        e.success = false
+        e.severity = .medium
+        e["dst_endpoint"] = ["name": "agentrun.sock"]
+        var src: [String: JSONValue] = ["name": "unix-socket-peer"]
+        if let pid = fields["peer"]?["pid"]?.intValue { src["name"] = .string("pid \(pid)") }
+        e["src_endpoint"] = .object(src)
+        e["connection_info"] = ["direction_id": 1, "direction": "Inbound"]
+        if let p = process(pid: fields["peer"]?["pid"]?.intValue, exe: fields["peer"]?["exe"]?.stringValue) {
+            var p = p
+            if let uid = fields["peer"]?["uid"]?.intValue { p["user"] = ["uid": .string(String(uid))] }
+            e["actor"] = ["process": .object(p)]
+        } else {
+            e["actor"] = ["app_name": .string(OCSFExport.productName)]
+        }
+        e["action_id"] = 2
+        e["action"] = "Denied"
+        e["disposition_id"] = 2
+        e["disposition"] = "Blocked"
+        let reason = fields["reason"]?.stringValue
+        if let reason { e["status_detail"] = .string(reason) }
+        e["message"] = .string("broker connection refused" + (reason.map { ": \($0)" } ?? ""))
         return e
     }
 

@@ -1,12 +1,15 @@
+import AgentrunJSON
 import AgentrunPolicy
 import AgentrunProvenance
 
 /// The resolved profile as a JSON object for `session.start` (its SHA-256 identifies the policy a
 /// run was under). Same keys as the YAML schema; durations in integer nanoseconds, sizes in
-/// bytes, `null` for unlimited; lists in profile order (exec sorted).
+/// bytes, `null` for unlimited; lists in profile order (exec sorted). The broker sections
+/// (`credentials`, `tools`, `mcp_servers`) are `BrokerPolicy.recordJSON`.
 extension Profile {
     public var jsonValue: JSONValue {
         func strings(_ items: [String]) -> JSONValue { .array(items.map { .string($0) }) }
+        let broker = Self.recordValue(broker.recordJSON)
         return [
             "name": .string(name),
             "description": .string(description),
@@ -39,7 +42,22 @@ extension Profile {
                 "durability": .string(provenance.durability.rawValue),
                 "secrets": strings(provenance.secrets),
             ],
+            "credentials": broker["credentials"] ?? [:],
+            "tools": broker["tools"] ?? [:],
+            "mcp_servers": broker["mcp_servers"] ?? [:],
         ]
+    }
+
+    /// `recordJSON` holds integers only; any other number (none today) is kept as its text.
+    static func recordValue(_ json: JSON) -> JSONValue {
+        switch json {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .number(let n): n.int64.map { .int($0) } ?? .string(n.text)
+        case .string(let s): .string(s)
+        case .array(let items): .array(items.map(recordValue))
+        case .object(let fields): .object(fields.mapValues(recordValue))
+        }
     }
 
     static func nanoseconds(_ seconds: Double) -> Int64 {

@@ -1,3 +1,4 @@
+import AgentrunBroker
 import AgentrunOS
 import AgentrunPolicy
 import AgentrunProvenance
@@ -50,6 +51,7 @@ public final class RunRecorder: Sendable {
             "network": .string(plan.loopbackUp ? "none" : "host"),
         ]
         sandbox["seccomp_instructions"] = .int(Int64(plan.seccomp.instructionCount))
+        if plan.mounts.contains(where: { $0.kind == .socket }) { sandbox["broker_socket"] = .string(BrokerEndpoint.path) }
         var fields: [String: JSONValue] = [
             "agentrun": ["version": .string(context.version)],
             "host": ["hostname": .string(system.nodename), "kernel": .string(system.release), "arch": .string(system.machine)],

@@ -2,6 +2,7 @@ import AgentrunOS
 import AgentrunSeccomp
 import AgentrunPolicy
 import AgentrunProvenance
+import AgentrunBroker
 import CAgentrunShim
 
 #if canImport(Glibc)
@@ -12,10 +13,13 @@ import Glibc
 public struct RunProvenance: Sendable {
     public var recorder: RunRecorder
     public var context: RunRecorder.Context
+    /// The host secrets of the profile's `type: secret` credentials, for the broker's tools.
+    public var secrets: SecretStore
 
-    public init(recorder: RunRecorder, context: RunRecorder.Context) {
+    public init(recorder: RunRecorder, context: RunRecorder.Context, secrets: SecretStore = .init()) {
         self.recorder = recorder
         self.context = context
+        self.secrets = secrets
     }
 }
 
@@ -86,6 +90,25 @@ public enum SandboxRun {
             _ = ar_pidfd_send_signal(sandbox.pidfd, SIGKILL)
             execFailure = error.description
         }
+        // The broker serves the socket init bound. The agent may already be connecting: its
+        // connections wait in the listen backlog until the broker accepts them.
+        var broker: Broker?
+        if execFailure == nil, let provenance {
+            do {
+                broker = try BrokerLaunch.start(sandbox, plan, provenance)
+            } catch {
+                sandbox.kill()
+                removeCreated(plan.created, verbose: verbose, log: log)
+                do {
+                    try provenance.recorder.finish(exitCode: ExitCodes.launchFailed, reason: "launch-failed", error: error.description)
+                } catch {
+                    log("provenance: \(error)")
+                }
+                throw error
+            }
+        } else if sandbox.brokerListener >= 0 {
+            close(sandbox.brokerListener)  // nothing records requests: refuse them (ECONNREFUSED)
+        }
         let tick: (() -> String?)? = recorder.map { recorder in
             {
                 do {
@@ -100,6 +123,7 @@ public enum SandboxRun {
         var termination = Supervisor.wait(
             for: sandbox, wallTimeout: plan.wallTimeout, killGrace: plan.killGrace, tick: tick, tickEvery: tickEvery)
         let duration = Monotonic.nanoseconds() &- started
+        broker?.shutdown()
         if let execFailure { termination.outcome = .provenanceFailed(execFailure) }
         let outOfMemory = cgroup?.sawOutOfMemory == true
         if outOfMemory {
