@@ -71,7 +71,7 @@ let package = Package(
             name: "AgentrunSandbox",
             dependencies: [
                 "AgentrunOS", "AgentrunPolicy", "AgentrunProfiles", "AgentrunSeccomp", "AgentrunProvenance", "CAgentrunShim",
-                "CLibcap", "AgentrunBroker",
+                "CLibcap", "AgentrunBroker", "AgentrunJSON",
             ],
             swiftSettings: swiftSettings,
             plugins: ["SeccompFilterPlugin"]
@@ -130,6 +130,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

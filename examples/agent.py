@@ -134,7 +134,8 @@ def main():
     if status != 200 or not isinstance(session, dict):
         raise Misbehaved(f"GET /v1/session: HTTP {status} {session!r}")
     print(f"agent: broker at {broker.path}")
-    print(f"agent: run {session.get('run_id')}, profile sha256 {str(session.get('profile_sha256', session.get('profile_digest', '?')))[:16]}…")
+    profile = session.get("profile") or {}
+    print(f"agent: run {session.get('run_id')}, profile {profile.get('name')} (sha256 {str(profile.get('digest'))[:16]}…)")
     if session.get("run_id") != os.environ.get("AGENTRUN_RUN_ID"):
         raise Misbehaved(f"/v1/session names run {session.get('run_id')}, my environment says {os.environ.get('AGENTRUN_RUN_ID')}")
 
@@ -205,7 +206,7 @@ def main():
                 and claims.get("jti") == cred.get("jti") and 0 < claims.get("exp", 0) - time.time() <= 121)
         report.line(good, f"ci_token for {ask['audience']} {ask['scopes']} -> {header.get('alg')} JWT, jti {cred.get('jti')}, "
                           f"expires in {int(claims.get('exp', 0) - time.time())} s",
-                    "claims: " + short(json.dumps({k: claims[k] for k in sorted(claims)}), 200))
+                    "claims: " + short(json.dumps({k: claims.get(k) for k in ("iss", "sub", "aud", "scope", "run_id")}), 200))
     else:
         report.line(False, f"ci_token: HTTP {status} {short(json.dumps(cred))}")
 

@@ -38,6 +38,11 @@ python3 "$repo/examples/tool_server.py" --port 8765 > "$workspace.tool_server" 2
 tool_server=$!
 trap 'kill "$tool_server" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q listening "$workspace.tool_server" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q listening "$workspace.tool_server"; then
+    cat "$workspace.tool_server" >&2
+    echo "examples/tool_server.py did not start (is port 8765 taken?)" >&2
+    exit 1
+fi
 echo
 echo "running: agentrun --profile examples/profiles/broker-demo.yaml -- /usr/bin/python3 agent.py"
 "$agentrun" --profile "$repo/examples/profiles/broker-demo.yaml" --log "$workspace-broker.log" -- /usr/bin/python3 agent.py

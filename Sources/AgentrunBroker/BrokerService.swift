@@ -103,6 +103,13 @@ final class BrokerService: Sendable {
         return (Int64(now.tv_sec), Int(now.tv_nsec))
     }
 
+    /// RFC 3339 UTC in whole seconds (`2026-11-29T18:15:00Z`).
+    static func rfc3339(seconds: Int64) -> String {
+        let full = RFC3339.format(seconds: seconds, nanoseconds: 0)
+        guard let dot = full.firstIndex(of: ".") else { return full }
+        return String(full[..<dot]) + "Z"
+    }
+
     static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
@@ -120,7 +127,7 @@ final class BrokerService: Sendable {
         ]
         if let expiresAt {
             let seconds = Int64(expiresAt.rounded(.down))
-            body["expires_at"] = .string(RFC3339.format(seconds: seconds, nanoseconds: 0))
+            body["expires_at"] = .string(Self.rfc3339(seconds: seconds))
             body["expires_in"] = .number(JSONNumber(max(0, seconds - Self.realtimeNow().seconds)))
         } else {
             body["expires_at"] = .null
@@ -202,7 +209,7 @@ final class BrokerService: Sendable {
             } catch {
                 return .error(BrokerHTTPError(status: 500, .internalError, "signing the token failed"))
             }
-            let expires = RFC3339.format(seconds: minted.expiresAt, nanoseconds: 0)
+            let expires = Self.rfc3339(seconds: minted.expiresAt)
             let recorded = record(
                 "cred.issue",
                 [

@@ -217,7 +217,8 @@ public final class InputSchemaValidator: Sendable {
     }
 
     private func validate(_ value: JSON, at path: String) -> String? {
-        let place = path.isEmpty ? "the arguments" : "'\(path)'"
+        // Messages are built only on failure: validation runs on every call.
+        var place: String { path.isEmpty ? "the arguments" : "'\(path)'" }
         if let types, !Self.matches(value, types) {
             return "\(place): expected \(typeText.split(separator: "|").joined(separator: " or ")), found \(Self.describe(value))"
         }
@@ -232,6 +233,17 @@ public final class InputSchemaValidator: Sendable {
             for name in required where fields[name] == nil {
                 return "\(path.isEmpty ? "" : "'\(path)': ")missing required property '\(name)'"
             }
+            // Unsorted first (no allocation); on a failure, again in key order so the message is deterministic.
+            var failed = false
+            for (name, item) in fields {
+                if let schema = properties[name] {
+                    if schema.validate(item, at: "") != nil { failed = true; break }
+                } else if !additionalProperties {
+                    failed = true
+                    break
+                }
+            }
+            guard failed else { return nil }
             for (name, item) in fields.sorted(by: { $0.key < $1.key }) {
                 let sub = path + "/" + Self.escape(name)
                 if let schema = properties[name] {

@@ -193,9 +193,15 @@ public enum SandboxLauncher {
         }
         var process = SandboxProcess(pid: result.pid, pidfd: result.pidfd, statusFD: result.status_fd, ptyMaster: result.pty_master, terminal: terminal)
         if brokerSocket[0] >= 0 {
+            // The listener, then init's pid namespace (an fd: init is non-dumpable, so an
+            // unprivileged supervisor could not read /proc/<init>/ns/pid).
             let listener = ar_receive_fd(brokerSocket[0])
-            guard listener >= 0, let ns = Files.status("/proc/\(result.pid)/ns/pid") else {
-                let cause = listener < 0 ? Errno.describe(-listener) : "cannot read the sandbox's pid namespace"
+            let namespace = listener >= 0 ? ar_receive_fd(brokerSocket[0]) : -1
+            var ns = stat()
+            let statted = namespace >= 0 && fstat(namespace, &ns) == 0
+            if namespace >= 0 { close(namespace) }
+            guard listener >= 0, statted else {
+                let cause = listener < 0 ? Errno.describe(-listener) : "cannot learn the sandbox's pid namespace: \(Errno.describe(namespace < 0 ? -namespace : errno))"
                 if listener >= 0 { close(listener) }
                 process.kill()
                 throw LaunchError(stage: "receive the broker socket from the sandbox", cause: cause)

@@ -351,7 +351,8 @@ static int ar_send_fd(int sock, int fd) {
 /* The broker's socket: created by init inside the sandbox (so its path exists only in the
  * sandbox's mount namespace), bound in the directory `dir` through a relative name after a
  * fchdir (bind(2) takes no dirfd), made accessible to the agent's uid only, listening, and
- * handed to the supervisor, which alone accepts on it. The cwd is reset by pivot_root later. */
+ * handed to the supervisor, which alone accepts on it. The cwd is reset by pivot_root later.
+ * Runs before pivot_root, so /proc is still the host's (where /proc/self is this process). */
 static int ar_listen_and_send(int dir, const char *name, mode_t mode, int handoff) {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -369,6 +370,14 @@ static int ar_listen_and_send(int dir, const char *name, mode_t mode, int handof
         r = ar_send_fd(handoff, s);
     }
     close(s);
+    /* Then init's own pid namespace, so the supervisor learns which peers are "this run" without
+     * reading /proc/<init>/ns (init is non-dumpable: an unprivileged supervisor may not). */
+    if (r == 0) {
+        int ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (ns < 0) return -errno;
+        r = ar_send_fd(handoff, ns);
+        close(ns);
+    }
     return r;
 }
 

@@ -62,8 +62,10 @@ final class LocalServer: @unchecked Sendable {
         self.port = port
     }
 
+    /// SIGKILL: Foundation's Process starts children with the signal mask of the thread that
+    /// spawned them (SIGTERM may be blocked there, swift-corelibs-foundation #4772).
     func stop() {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }

@@ -35,7 +35,7 @@ func base64URLDecode(_ text: String) -> Data? {
 @Suite("Broker credentials route", .serialized)
 struct CredentialRouteTests {
     @Test func mintedTokenVerifiesWithTheJWKS() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let (issued, jwks) = try await onThread {
             let c = try UnixClient(b.socketPath)
             return (
@@ -87,7 +87,7 @@ struct CredentialRouteTests {
     }
 
     @Test func defaultTTLIsTheMaximum() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread {
             try UnixClient(b.socketPath).request("POST", "/v1/credentials", body: #"{"name":"api","audience":"https://api.example"}"#)
         }
@@ -96,7 +96,7 @@ struct CredentialRouteTests {
     }
 
     @Test func refusalsAreRecordedAndNeverLeakTheSecret() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await onThread {
             let c = try UnixClient(b.socketPath)
             return [

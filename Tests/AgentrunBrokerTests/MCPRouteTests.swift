@@ -15,7 +15,7 @@ struct MCPRouteTests {
     }
 
     @Test func initializeNegotiatesTheVersion() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await mcp(b, [
             #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
             #"{"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"1999-01-01"}}"#,
@@ -32,7 +32,7 @@ struct MCPRouteTests {
     }
 
     @Test func notificationsAndClientResponsesGet202() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await mcp(b, [
             #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
             #"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
@@ -45,7 +45,7 @@ struct MCPRouteTests {
     }
 
     @Test func pingAndToolsList() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await mcp(b, [
             #"{"jsonrpc":"2.0","id":1.5e0,"method":"ping"}"#,
             #"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}}"#,
@@ -59,7 +59,7 @@ struct MCPRouteTests {
     }
 
     @Test func allowedCallRunsAndIsRecordedBeforeAndAfter() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await mcp(b, [
             #"{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"echo","arguments":{"path":"/tmp/a","n":7}}}"#
         ])
@@ -91,7 +91,7 @@ struct MCPRouteTests {
     }
 
     @Test func deniedCallCarriesTheRuleAndIsNotRun() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await mcp(b, [
             #"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"path":"/etc/shadow"}}}"#
         ])
@@ -105,7 +105,7 @@ struct MCPRouteTests {
     }
 
     @Test func jsonRPCErrors() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await mcp(b, [
             "{oops",
             #"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,

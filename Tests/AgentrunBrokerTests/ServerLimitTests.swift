@@ -18,7 +18,7 @@ func monotonicSeconds() -> Double {
 @Suite("Broker server limits and peers", .serialized)
 struct ServerLimitTests {
     @Test func hugeDeclaredBodyIs413AndClosed() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let (r, closed) = try await onThread {
             let c = try UnixClient(b.socketPath)
             c.send("POST /v1/check HTTP/1.1\r\nAgentRun-Request: 1\r\nContent-Length: 2000000\r\n\r\n{")
@@ -32,7 +32,7 @@ struct ServerLimitTests {
     @Test func hugeChunkedBodyIs413() async throws {
         var limits = BrokerLimits()
         limits.maxBodyBytes = 1000
-        let b = try TestBroker(limits: limits)
+        let b = try await TestBroker.make(limits: limits)
         let (r, closed) = try await onThread {
             let c = try UnixClient(b.socketPath)
             c.send("POST /mcp HTTP/1.1\r\nAgentRun-Request: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -45,7 +45,7 @@ struct ServerLimitTests {
     }
 
     @Test func tooManyHeadersIs431() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread {
             try UnixClient(b.socketPath).request("GET", "/v1/session", extraHeaders: (0..<100).map { "X-H\($0): v" })
         }
@@ -53,7 +53,7 @@ struct ServerLimitTests {
     }
 
     @Test func hugeRequestLineIs431() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread {
             try UnixClient(b.socketPath).request("GET", "/v1/session?" + String(repeating: "a", count: 100_000))
         }
@@ -63,7 +63,7 @@ struct ServerLimitTests {
     @Test func slowRequestTimesOutWithoutBlockingOthers() async throws {
         var limits = BrokerLimits()
         limits.requestTimeout = 0.6
-        let b = try TestBroker(limits: limits)
+        let b = try await TestBroker.make(limits: limits)
         let slow = try UnixClient(b.socketPath)
         let started = monotonicSeconds()
         slow.send("POST /v1/check HTTP/1.1\r\nAgentRun-Request: 1\r\nContent-Length: 50\r\n\r\n{\"tool\"")
@@ -83,7 +83,7 @@ struct ServerLimitTests {
     @Test func headerThatNeverEndsTimesOut() async throws {
         var limits = BrokerLimits()
         limits.requestTimeout = 0.4
-        let b = try TestBroker(limits: limits)
+        let b = try await TestBroker.make(limits: limits)
         let r = try await onThread {
             let c = try UnixClient(b.socketPath)
             c.send("GET /v1/session HTTP/1.1\r\nAgentRun-Request: 1\r\nX-Slow: ")
@@ -95,7 +95,7 @@ struct ServerLimitTests {
     @Test func idleConnectionsAreClosed() async throws {
         var limits = BrokerLimits()
         limits.idleTimeout = 0.3
-        let b = try TestBroker(limits: limits)
+        let b = try await TestBroker.make(limits: limits)
         let (status, closed, elapsed) = try await onThread {
             let c = try UnixClient(b.socketPath)
             let s = c.request("GET", "/v1/session")?.status
@@ -110,7 +110,7 @@ struct ServerLimitTests {
     @Test func connectionLimitAcceptsThenCloses() async throws {
         var limits = BrokerLimits()
         limits.maxConnections = 3
-        let b = try TestBroker(limits: limits)
+        let b = try await TestBroker.make(limits: limits)
         let (admitted, extra, afterRelease) = try await onThread {
             let clients = try (0..<3).map { _ in try UnixClient(b.socketPath) }
             let admitted = clients.map { $0.request("GET", "/v1/session")?.status }
@@ -132,7 +132,7 @@ struct ServerLimitTests {
 
     @Test func peerOutsideThePIDNamespaceIsRefused() async throws {
         // The test process is the only peer; a broker expecting another namespace refuses it.
-        let b = try TestBroker(pidNamespace: (device: 1, inode: 1))
+        let b = try await TestBroker.make(pidNamespace: (device: 1, inode: 1))
         let (r, closed) = try await onThread {
             let c = try UnixClient(b.socketPath)
             c.send("GET /v1/session HTTP/1.1\r\nAgentRun-Request: 1\r\n\r\n")
@@ -149,17 +149,20 @@ struct ServerLimitTests {
 
     @Test(.enabled(if: getuid() == 0, "needs root for unshare -p"))
     func processInAnotherPIDNamespaceIsRefused() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let script = """
             import socket, sys
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(sys.argv[1])
             s.sendall(b'GET /v1/session HTTP/1.1\\r\\nAgentRun-Request: 1\\r\\n\\r\\n')
             data = b''
-            while True:
-                chunk = s.recv(4096)
-                if not chunk: break
-                data += chunk
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk: break
+                    data += chunk
+            except ConnectionResetError:
+                data += b'RESET'
             sys.stdout.write(data.decode(errors='replace'))
             """
         let output = try await onThread {
@@ -173,7 +176,8 @@ struct ServerLimitTests {
             p.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
-        #expect(output.hasPrefix("HTTP/1.1 403"))
+        // The 403 is best effort: closing with the request unread may reset the connection first.
+        #expect(output.hasPrefix("HTTP/1.1 403") || output == "RESET", "\(output)")
         #expect(!output.contains("run-test-0001"))
         let refused = try b.records(kind: "broker.refused")
         #expect(refused.count == 1)
@@ -183,7 +187,7 @@ struct ServerLimitTests {
     }
 
     @Test func hundredConcurrentClientsAreAllRecorded() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let perClient = 5
         let failures = try await withThrowingTaskGroup(of: Int.self) { group in
             for i in 0..<100 {
@@ -213,7 +217,7 @@ struct ServerLimitTests {
         #expect(calls.count == 100 * 2)
         #expect(results.count == 100 * 2)
         #expect(Set(results.compactMap { $0["call_seq"]?.int64Value }) == Set(calls.compactMap { $0["seq"]?.int64Value }))
-        b.stop()
+        await b.stop()
         _ = try b.writer.finish()
         let report = LogVerifier.verify(path: b.logPath, operatorKey: nil)
         #expect(report.intact, "\(report)")
@@ -221,7 +225,7 @@ struct ServerLimitTests {
     }
 
     @Test func aFailedLogMakesEveryCallFailClosed() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         _ = try b.writer.finish()  // from now on every append throws
         let rs = try await onThread {
             let c = try UnixClient(b.socketPath)
@@ -238,11 +242,11 @@ struct ServerLimitTests {
     }
 
     @Test func shutdownIsPromptAndStopsServing() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let idle = try UnixClient(b.socketPath)
         _ = idle.request("GET", "/v1/session")
         let t0 = monotonicSeconds()
-        b.stop()
+        await b.stop()
         #expect(monotonicSeconds() - t0 < 1.5)
         #expect(idle.isClosed())
         #expect(throws: (any Error).self) { _ = try UnixClient(b.socketPath) }

@@ -10,11 +10,11 @@ import Testing
 @Suite("Broker server performance", .serialized)
 struct ServerPerformanceTests {
     static let request = Array(
-        "POST /v1/check HTTP/1.1\r\nAgentRun-Request: 1\r\nContent-Length: 40\r\n\r\n{\"tool\":\"echo\",\"arguments\":{\"x\":\"abc\"}}"
+        "POST /v1/check HTTP/1.1\r\nAgentRun-Request: 1\r\nContent-Length: 39\r\n\r\n{\"tool\":\"echo\",\"arguments\":{\"x\":\"abc\"}}"
             .utf8)
 
     @Test func checkLatencyAndThroughput() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let latencies = try await onThread { () -> [Double] in
             let c = try UnixClient(b.socketPath)
             var out: [Double] = []

@@ -8,7 +8,7 @@ import Testing
 @Suite("Broker server routes", .serialized)
 struct ServerRouteTests {
     @Test func missingGuardHeaderIs400() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread { try UnixClient(b.socketPath).request("GET", "/v1/jwks", guardHeader: false) }
         #expect(r?.status == 400)
         #expect(r?.json?["error"]?["code"] == "invalid_argument")
@@ -17,7 +17,7 @@ struct ServerRouteTests {
     }
 
     @Test func wrongGuardValueIs400() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread {
             try UnixClient(b.socketPath).request("GET", "/v1/jwks", guardHeader: false, extraHeaders: ["AgentRun-Request: yes"])
         }
@@ -25,7 +25,7 @@ struct ServerRouteTests {
     }
 
     @Test func unknownRouteIs404AndWrongMethodIs405() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let (notFound, wrong, getMCP) = try await onThread {
             let c = try UnixClient(b.socketPath)
             return (c.request("GET", "/nope"), c.request("POST", "/v1/jwks", body: "{}"), c.request("GET", "/mcp"))
@@ -39,7 +39,7 @@ struct ServerRouteTests {
     }
 
     @Test func jwksServesTheRunKey() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread { try UnixClient(b.socketPath).request("GET", "/v1/jwks") }
         let key = try #require(r?.json?["keys"]?.arrayValue?.first)
         #expect(r?.status == 200)
@@ -52,7 +52,7 @@ struct ServerRouteTests {
     }
 
     @Test func sessionDescribesTheRun() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let r = try await onThread { try UnixClient(b.socketPath).request("GET", "/v1/session") }
         let s = try #require(r?.json)
         #expect(s["run_id"] == "run-test-0001")
@@ -67,7 +67,7 @@ struct ServerRouteTests {
     }
 
     @Test func checkIsADryRunAndIsRecorded() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let (allow, deny) = try await onThread {
             let c = try UnixClient(b.socketPath)
             return (
@@ -90,7 +90,7 @@ struct ServerRouteTests {
     }
 
     @Test func checkRejectsBadBodies() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let rs = try await onThread {
             let c = try UnixClient(b.socketPath)
             return [
@@ -107,7 +107,7 @@ struct ServerRouteTests {
     }
 
     @Test func keepAliveServesManyRequestsOnOneConnection() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let statuses = try await onThread {
             let c = try UnixClient(b.socketPath)
             return (0..<50).map { _ in c.request("POST", "/v1/check", body: #"{"tool":"echo","arguments":{}}"#)?.status ?? 0 }
@@ -116,7 +116,7 @@ struct ServerRouteTests {
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
-        let b = try TestBroker()
+        let b = try await TestBroker.make()
         let (first, second) = try await onThread {
             let c = try UnixClient(b.socketPath)
             let one = "GET /v1/session HTTP/1.1\r\nAgentRun-Request: 1\r\n\r\n"

@@ -28,6 +28,13 @@ final class TestBroker: @unchecked Sendable {
     let runID = "run-test-0001"
     private var stopped = false
 
+    /// Builds the broker on a plain thread: `Broker.start` waits for the backends' async start.
+    static func make(
+        limits: BrokerLimits = BrokerLimits(), pidNamespace: (device: UInt64, inode: UInt64)? = nil
+    ) async throws -> TestBroker {
+        try await onThread { try TestBroker(limits: limits, pidNamespace: pidNamespace) }
+    }
+
     static func ownPIDNamespace() -> (device: UInt64, inode: UInt64) {
         var st = stat()
         stat("/proc/self/ns/pid", &st)
@@ -93,15 +100,25 @@ final class TestBroker: @unchecked Sendable {
         return fd
     }
 
-    func stop() {
+    /// Shuts the broker down on a plain thread: `Broker.shutdown` blocks until the backends'
+    /// async shutdown ends, which needs the concurrency pool that an async test runs on.
+    func stop() async {
         guard !stopped else { return }
         stopped = true
-        broker.shutdown()
+        let broker = self.broker
+        _ = try? await onThread { broker.shutdown() }
     }
 
     deinit {
-        stop()
-        _ = try? FileManager.default.removeItem(atPath: directory)
+        if !stopped {
+            let broker = self.broker
+            Thread.detachNewThread { broker.shutdown() }
+        }
+        let directory = self.directory
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 3)
+            _ = try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// The log's records, parsed.
@@ -115,7 +132,7 @@ final class TestBroker: @unchecked Sendable {
 }
 
 /// A blocking HTTP/1.1 client over a Unix socket, for tests.
-final class UnixClient {
+final class UnixClient: @unchecked Sendable {
     let fd: Int32
 
     init(_ path: String) throws {

@@ -36,6 +36,10 @@ struct BrokerAttacks {
             os.makedirs("/tmp/plant", exist_ok=True)
             open("/tmp/plant/file", "wb").write(b"x" + marker + b"y")
             child = subprocess.Popen(["sleep", "5"], env={"PLANTED": marker.decode()})
+            for _ in range(200):  # until the child has exec'd with its own environment
+                if marker in open("/proc/%d/environ" % child.pid, "rb").read():
+                    break
+                __import__("time").sleep(0.01)
             controls = []
             for name, value in os.environ.items():
                 scan("environ " + name, value.encode())
@@ -263,7 +267,7 @@ struct BrokerAttacks {
         let t = try TestDir("broker")
         let profile = try Broker.profile(t)
         let (child, dir) = try Broker.start(t, profile: profile, script: holder, name: "holder")
-        #expect(child.waitForOutput("READY", timeout: 20), "\(child.stdout)\n\(child.stderr)")
+        try #require(child.waitForOutput("READY", timeout: 20), "the agent did not start\n\(child.stdout)\n\(child.stderr)")
         let pid = try #require(Broker.agentPID(script: t.path("holder.py")), "the agent's host pid was not found")
         let path = "/proc/\(pid)/root\(Broker.socketPath)"
         let attempt = Broker.hostPython(hostClient, [path])
@@ -295,7 +299,7 @@ struct BrokerAttacks {
         let t = try TestDir("broker")
         let profile = try Broker.profile(t)
         let (child, _) = try Broker.start(t, profile: profile, script: holder, name: "holder")
-        #expect(child.waitForOutput("READY", timeout: 20), "\(child.stdout)\n\(child.stderr)")
+        try #require(child.waitForOutput("READY", timeout: 20), "the agent did not start\n\(child.stdout)\n\(child.stderr)")
         let pid = try #require(Broker.agentPID(script: t.path("holder.py")))
         let path = "/proc/\(pid)/root\(Broker.socketPath)"
         let asUser = Broker.hostPython(hostClient, [path], wrapper: wrapper, env: ["HOME": "/tmp"])
@@ -327,7 +331,7 @@ struct BrokerAttacks {
         let argv = wrapper + t.agentrunArgv([Broker.python, t.path("holder.py")], profile: profile, options: ["--log", dir],
                                             binary: Harness.agentrunForOtherUsers)
         let child = try Child(argv: argv, env: ["HOME": "/tmp", Broker.secretVariable: Broker.secret], cwd: t.workspace)
-        #expect(child.waitForOutput("READY", timeout: 20), "\(child.stdout)\n\(child.stderr)")
+        try #require(child.waitForOutput("READY", timeout: 20), "the agent did not start\n\(child.stdout)\n\(child.stderr)")
         let pid = try #require(Broker.agentPID(script: t.path("holder.py")), "\(child.stderr)")
         let path = "/proc/\(pid)/root\(Broker.socketPath)"
         let sameUser = Broker.hostPython(hostClient, [path], wrapper: wrapper, env: ["HOME": "/tmp"])
@@ -348,7 +352,7 @@ struct BrokerAttacks {
         let t = try TestDir("broker")
         let profile = try Broker.profile(t)
         let (child, _) = try Broker.start(t, profile: profile, script: holder, name: "holder")
-        #expect(child.waitForOutput("READY", timeout: 20), "\(child.stdout)\n\(child.stderr)")
+        try #require(child.waitForOutput("READY", timeout: 20), "the agent did not start\n\(child.stdout)\n\(child.stderr)")
         let runA = try #require(Broker.values(child.stdout)["before"]?.string, "\(child.stdout)")
         let pidA = Broker.agentPID(script: t.path("holder.py")).map(String.init) ?? "1"
         let other = try TestDir("broker-b")

@@ -130,7 +130,7 @@ import Testing
         #expect(PathNormalization.isUnder("/anything", "/"))
     }
 
-    @Test func templates() {
+    @Test func templates() throws {
         #expect(try TemplateSyntax.parse("--file={path}").get() == [.literal("--file="), .argument("path")])
         #expect(try TemplateSyntax.parse("Bearer {secret:gh}").get() == [.literal("Bearer "), .secret("gh")])
         #expect(try TemplateSyntax.parse("{{\"a\": {n}}}").get() == [.literal("{\"a\": "), .argument("n"), .literal("}")])

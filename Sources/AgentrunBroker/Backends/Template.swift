@@ -1,19 +1,15 @@
 import AgentrunJSON
+import AgentrunPolicy
 
 /// A backend template from the profile: literal text with `{name}` (the call's top-level
-/// argument `name`), `{secret:NAME}` (a host secret) and `{{`/`}}` (literal braces).
+/// argument `name`), `{secret:NAME}` (a host secret) and `{{`/`}}` (literal braces), parsed by
+/// the profile's own `TemplateSyntax` (one grammar for validation and execution).
 ///
 /// Parsed once, when the backends are built; a call substitutes in a single pass over the
 /// parsed parts and never looks at substituted text again, so an argument value such as
 /// `{secret:TOKEN}` stays that literal text and cannot pull a secret in.
 struct Template: Sendable, Equatable {
-    enum Part: Sendable, Equatable {
-        case literal(String)
-        case argument(String)
-        case secret(String)
-    }
-
-    let parts: [Part]
+    let parts: [TemplatePart]
 
     /// Why a template is not valid (at load) or could not be filled (at call time).
     struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -23,52 +19,10 @@ struct Template: Sendable, Equatable {
     }
 
     init(parsing text: String) throws(Failure) {
-        var parts: [Part] = []
-        var literal = ""
-        var scalars = Array(text.unicodeScalars)[...]
-        func flush() {
-            if !literal.isEmpty { parts.append(.literal(literal)) }
-            literal = ""
+        switch TemplateSyntax.parse(text) {
+        case .success(let parts): self.parts = parts
+        case .failure(let error): throw Failure(error.message)
         }
-        while let c = scalars.popFirst() {
-            if c == "}" {
-                guard scalars.first == "}" else { throw Failure("a lone `}` (write `}}` for a literal brace)") }
-                scalars.removeFirst()
-                literal.unicodeScalars.append("}")
-                continue
-            }
-            guard c == "{" else {
-                literal.unicodeScalars.append(c)
-                continue
-            }
-            if scalars.first == "{" {
-                scalars.removeFirst()
-                literal.unicodeScalars.append("{")
-                continue
-            }
-            var name = ""
-            var closed = false
-            while let d = scalars.popFirst() {
-                if d == "}" {
-                    closed = true
-                    break
-                }
-                if d == "{" { throw Failure("`{` inside a placeholder") }
-                name.unicodeScalars.append(d)
-            }
-            guard closed else { throw Failure("an unclosed `{` (write `{{` for a literal brace)") }
-            flush()
-            if name.hasPrefix("secret:") {
-                let secret = String(name.dropFirst("secret:".count))
-                guard !secret.isEmpty else { throw Failure("`{secret:}` names no secret") }
-                parts.append(.secret(secret))
-            } else {
-                guard !name.isEmpty else { throw Failure("`{}` names no argument") }
-                parts.append(.argument(name))
-            }
-        }
-        flush()
-        self.parts = parts
     }
 
     /// The secrets the template uses.
