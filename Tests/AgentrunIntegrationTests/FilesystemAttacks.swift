@@ -79,7 +79,11 @@ struct FilesystemAttacks {
     @Test("host directories (/root, /var, /run, /sys, /mnt, /srv, /boot, /home/*) are not visible")
     func hostDirectoriesHidden() throws {
         let t = try TestDir("fs")
-        var targets = ["/root", "/var", "/run", "/sys", "/mnt", "/srv", "/boot"].filter { t.exists($0) }
+        var targets = ["/root", "/var", "/sys", "/mnt", "/srv", "/boot"].filter { t.exists($0) }
+        // The sandbox has a /run of its own (only the broker's /run/agentrun): the host's entries must not show.
+        for entry in ((try? FileManager.default.contentsOfDirectory(atPath: "/run")) ?? []).sorted().prefix(8) where entry != "agentrun" {
+            targets.append("/run/\(entry)")
+        }
         for home in (try? FileManager.default.contentsOfDirectory(atPath: "/home")) ?? [] where home != "agent" {
             targets.append("/home/\(home)")
         }

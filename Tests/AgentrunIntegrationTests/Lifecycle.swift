@@ -144,10 +144,11 @@ struct Lifecycle {
         #expect(env["AGENTRUN"] == "1")
         #expect(!(env["AGENTRUN_RUN_ID"] ?? "").isEmpty)
         #expect(env["AGENTRUN_PROFILE"] == "default")
+        #expect(env["AGENTRUN_SOCKET"] == "unix:///run/agentrun/agentrun.sock")
         #expect(env["HOME"] == "/home/agent")
         for key in ["PATH", "USER", "LOGNAME", "SHELL", "TMPDIR"] { #expect(env[key] != nil, "\(key) missing") }
         let allowed: Set<String> = ["PATH", "LANG", "LANGUAGE", "TERM", "COLORTERM", "NO_COLOR", "TZ", "HOME", "USER", "LOGNAME",
-                                    "SHELL", "TMPDIR", "AGENTRUN", "AGENTRUN_RUN_ID", "AGENTRUN_PROFILE", "FOO", "PASSED", "PWD", "SHLVL", "_"]
+                                    "SHELL", "TMPDIR", "AGENTRUN", "AGENTRUN_RUN_ID", "AGENTRUN_PROFILE", "AGENTRUN_SOCKET", "FOO", "PASSED", "PWD", "SHLVL", "_"]
         let unexpected = env.keys.filter { !allowed.contains($0) && !$0.hasPrefix("LC_") }
         #expect(unexpected.isEmpty, "variables outside the allow-list: \(unexpected.sorted())")
     }
