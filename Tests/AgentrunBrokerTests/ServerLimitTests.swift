@@ -176,8 +176,10 @@ struct ServerLimitTests {
             p.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
-        // The 403 is best effort: closing with the request unread may reset the connection first.
-        #expect(output.hasPrefix("HTTP/1.1 403") || output == "RESET", "\(output)")
+        // The 403 is best effort: closing with the request unread may reset the connection first,
+        // or close it before the answer is read. Either way nothing is served (and the refusal is
+        // recorded, below).
+        #expect(output.hasPrefix("HTTP/1.1 403") || output == "RESET" || output.isEmpty, "\(output)")
         #expect(!output.contains("run-test-0001"))
         let refused = try b.records(kind: "broker.refused")
         #expect(refused.count == 1)
