@@ -87,15 +87,15 @@ import Testing
 
     @Test func aTimeoutKillsTheProcessGroup() async throws {
         let marker = "agentrun-timeout-\(UUID().uuidString)"
-        let result = try await run(["sh", "-c", "(sleep 30; echo \(marker)) & (sleep 31; echo \(marker)); echo \(marker)"], timeout: 0.5)
-        // `timeout`, not `ok`: the deadline fired before the shell's normal exit at 31 s.
+        let result = try await run(["sh", "-c", "(sleep 120; echo \(marker)) & (sleep 121; echo \(marker)); echo \(marker)"], timeout: 0.5)
+        // `timeout`, not `ok`: the deadline fired before the shell's normal exit at 121 s.
         #expect(result.status == .timeout && result.isError)
         try await Task.sleep(for: .milliseconds(100))
         #expect(processesMatching(marker).isEmpty)
     }
 
     @Test func aBackgroundChildDoesNotHoldTheCallOpen() async throws {
-        let unique = "30.\(UInt32.random(in: 100_000...999_999))"
+        let unique = "120.\(UInt32.random(in: 100_000...999_999))"
         let result = try await run(["sh", "-c", "sleep \(unique) & echo started"], timeout: 20)
         #expect(result.status == .ok)
         #expect(F.text(result) == "started\n")
