@@ -41,6 +41,9 @@ public enum SandboxRun {
         if let provenance {
             do {
                 try provenance.recorder.sessionStart(plan, provenance.context)
+                // Written now, not gathered for later: a log that cannot take session.start must
+                // stop the run before the agent exists (the writer batches appends otherwise).
+                try provenance.recorder.writer.tick()
             } catch {
                 throw LaunchError(
                     stage: "provenance: write session.start to \(provenance.recorder.writer.path)", cause: error.description,
