@@ -15,6 +15,16 @@ extension JSON {
 
     public var serializedString: String { String(decoding: serialized(), as: UTF8.self) }
 
+    /// Appends the compact serialization to `out` (responses built piece by piece).
+    public func serialize(into out: inout [UInt8]) {
+        JSONTextWriter.write(self, into: &out, indent: nil, level: 0)
+    }
+
+    /// Appends `string` as a JSON string literal, escaped as `serialized()` does.
+    public static func appendString(_ string: String, to out: inout [UInt8]) {
+        JSONTextWriter.writeString(string, into: &out)
+    }
+
     /// Multi-line text for people (`indent` spaces per level, `"key": value`), keys sorted as in `serialized()`.
     public func prettyString(indent: Int = 2) -> String {
         var out: [UInt8] = []
