@@ -107,7 +107,7 @@ extension ProfileCommand {
         @Argument(help: ArgumentHelp("Profile name or path.", valueName: "NAME_OR_PATH"))
         var profile: String = "default"
 
-        @Option(help: ArgumentHelp("Write syscalls.bpf and arguments.bpf (struct sock_filter[]) into DIR.", valueName: "DIR"))
+        @Option(help: ArgumentHelp("Write syscalls.bpf, arguments.bpf and, when the profile mediates syscalls, notify.bpf (struct sock_filter[]) into DIR.", valueName: "DIR"))
         var export: String?
 
         func run() throws {
@@ -123,7 +123,9 @@ extension ProfileCommand {
                 Console.out(filter.pseudoCode ?? "")
                 return
             }
-            for (name, program) in [("syscalls.bpf", filter.syscallProgram), ("arguments.bpf", filter.argumentProgram)] {
+            var programs = [("syscalls.bpf", filter.syscallProgram), ("arguments.bpf", filter.argumentProgram)]
+            if !filter.notifyProgram.isEmpty { programs.append(("notify.bpf", filter.notifyProgram)) }
+            for (name, program) in programs where !program.isEmpty {
                 let path = export + "/" + name
                 let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                 guard fd >= 0 else {

@@ -214,9 +214,13 @@ public struct SyscallPolicy: Sendable, Equatable {
     /// `deny:` extra syscall names refused with EPERM, on top of the built-in filter.
     /// Each name must be a syscall this agentrun knows for the native architecture.
     public var deny: [String]
+    /// `mediate:` which syscalls the supervisor sees (seccomp user notification), records and
+    /// decides (docs/profiles.md, "syscalls.mediate").
+    public var mediate: MediationPolicy
 
-    public init(deny: [String] = []) {
+    public init(deny: [String] = [], mediate: MediationPolicy = .init()) {
         self.deny = deny
+        self.mediate = mediate
     }
 }
 

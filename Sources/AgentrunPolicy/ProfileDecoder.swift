@@ -33,12 +33,17 @@ struct ProfileDecoder {
             case "limits": try decodeLimits(entry, into: &layer)
             case "syscalls":
                 for field in try entries(of: entry.value, path: entry.path, in: .syscalls) {
-                    layer.deny = try list(field, of: "syscall names") { node, path throws(ProfileError) in
-                        let name = try string(node, path, expected: "a syscall name")
-                        guard ValueRules.isSyscallName(name) else {
-                            throw fail(node, path, "invalid syscall name '\(name)'; syscall names are lower-case letters, digits and '_' (e.g. ptrace)")
+                    switch field.key {
+                    case "deny":
+                        layer.deny = try list(field, of: "syscall names") { node, path throws(ProfileError) in
+                            let name = try string(node, path, expected: "a syscall name")
+                            guard ValueRules.isSyscallName(name) else {
+                                throw fail(node, path, "invalid syscall name '\(name)'; syscall names are lower-case letters, digits and '_' (e.g. ptrace)")
+                            }
+                            return name
                         }
-                        return name
+                    case "mediate": try decodeMediate(field, into: &layer.mediate)
+                    default: break
                     }
                 }
             case "landlock": layer.landlock = try choice(entry.value, entry.path, LandlockMode.self)
@@ -190,6 +195,105 @@ struct ProfileDecoder {
         }
     }
 
+    /// `syscalls.mediate:` (MediationPolicy.swift, docs/profiles.md).
+    func decodeMediate(_ section: Entry, into mediate: inout MediationLayer) throws(ProfileError) {
+        var ruleIDs: [String: String] = [:]  // id -> key path of the rule that has it
+        for entry in try entries(of: section.value, path: section.path, in: .mediate) {
+            switch entry.key {
+            case "record":
+                mediate.record = try list(entry, of: "groups or syscall names") { node, path throws(ProfileError) in
+                    try recordName(node, path)
+                }
+            case "record_all": mediate.recordAll = try boolean(entry)
+            case "exact_files": mediate.exactFiles = try boolean(entry)
+            case "errno":
+                let allowed = MediationErrno.allCases.map(\.rawValue)
+                let text = try string(entry.value, entry.path, expected: "one of " + allowed.joined(separator: ", "))
+                guard let value = MediationErrno(rawValue: text) else {
+                    var message = "unknown value '\(text)';"
+                    if let close = KeySuggestion.closest(to: text, in: allowed.map { $0.lowercased() }) {
+                        message += " did you mean '\(close.uppercased())'?"
+                    }
+                    throw fail(entry.value, entry.path, message + " allowed: " + allowed.joined(separator: ", "))
+                }
+                mediate.errno = value
+            case "deny_exec": mediate.denyExec = try pathRules(entry, exec: true, ids: &ruleIDs, into: &mediate)
+            case "deny_write": mediate.denyWrite = try pathRules(entry, exec: false, ids: &ruleIDs, into: &mediate)
+            default: break
+            }
+        }
+    }
+
+    /// A `record:` entry: a `MediationGroup` or a syscall name.
+    private func recordName(_ node: YAMLNode, _ path: String) throws(ProfileError) -> String {
+        let groups = MediationGroup.allCases.map(\.rawValue)
+        let groupList = groups.joined(separator: ", ")
+        let name = try string(node, path, expected: "a group (\(groupList)) or a syscall name")
+        if MediationGroup(rawValue: name) != nil { return name }
+        if name.contains("-") {
+            var message = "unknown group '\(name)';"
+            if let close = KeySuggestion.closest(to: name, in: groups) { message += " did you mean '\(close)'?" }
+            throw fail(node, path, message + " groups: \(groupList) (syscall names are written with '_', not '-')")
+        }
+        if let group = MediationGroup(rawValue: name.replacing("_", with: "-")) {
+            throw fail(node, path, "'\(name)' is not a syscall; did you mean the group '\(group.rawValue)'? groups: \(groupList)")
+        }
+        guard ValueRules.isSyscallName(name) else {
+            var message = "invalid syscall name '\(name)';"
+            if let close = KeySuggestion.closest(to: name, in: groups) { message += " did you mean the group '\(close)'?" }
+            throw fail(node, path, message + " record takes groups (\(groupList)) or syscall names: lower-case letters, digits and '_' (e.g. openat)")
+        }
+        return name
+    }
+
+    /// `deny_exec:` or `deny_write:`, a list of `{id, paths}`. Rule ids are unique across both
+    /// lists of the file (`ids`); clashes with inherited rules are checked by `MediationValidation`.
+    private func pathRules(
+        _ entry: Entry, exec: Bool, ids: inout [String: String], into mediate: inout MediationLayer
+    ) throws(ProfileError) -> ListSetting<MediationPolicy.PathRule> {
+        try list(entry, of: "rules ({id, paths})") { node, path throws(ProfileError) in
+            guard case .mapping = node else { throw typeError(node, path, expected: "a rule mapping {id, paths}") }
+            var id: String?
+            var paths: [String]?
+            for field in try entries(of: node, path: path, in: .pathRule) {
+                switch field.key {
+                case "id":
+                    let text = try string(field.value, field.path, expected: "a rule id")
+                    guard BrokerNames.isName(text) else {
+                        throw fail(field.value, field.path, "invalid rule id '\(text)'; use 1-128 letters, digits, '_', '.' and '-'")
+                    }
+                    guard !MediationPolicy.isReservedRuleID(text) else {
+                        throw fail(field.value, field.path, "'\(text)' is reserved for decisions agentrun makes itself (reserved: \(MediationPolicy.builtinRuleIDs.joined(separator: ", ")) and every id starting with \(MediationPolicy.reservedRulePrefixes.map { "'\($0)'" }.joined(separator: " or ")))")
+                    }
+                    if let first = ids[text] {
+                        throw fail(field.value, field.path, "duplicate rule id '\(text)' (already used by \(first)); rule ids are unique across deny_exec and deny_write")
+                    }
+                    ids[text] = path
+                    mediate.ruleIDs[text] = Located(value: field.path, mark: field.value.mark)
+                    id = text
+                case "paths":
+                    if field.append {
+                        throw fail(field.keyNode, field.path, "'+' appends to an inherited list, but a rule's paths are never inherited; write 'paths:'")
+                    }
+                    let items = exec ? "program names or absolute globs" : "absolute globs or '**/' patterns"
+                    guard case .replace(let values) = try list(field, of: items, { item, itemPath throws(ProfileError) in
+                        let text = try string(item, itemPath, expected: exec ? "a program name or an absolute glob" : "an absolute glob or a '**/' pattern")
+                        if let problem = exec ? MediationPatterns.execProblem(text) : MediationPatterns.writeProblem(text) {
+                            throw fail(item, itemPath, problem)
+                        }
+                        return text
+                    }) else { break }
+                    if values.isEmpty { throw fail(field.value, field.path, "a rule needs at least one path pattern") }
+                    paths = values
+                default: break
+                }
+            }
+            guard let id else { throw fail(node, path, "missing key 'id'; every rule needs an id, cited in the log when the rule denies a call") }
+            guard let paths else { throw fail(node, path, "missing key 'paths'; a rule needs at least one path pattern") }
+            return MediationPolicy.PathRule(id: id, paths: paths)
+        }
+    }
+
     // MARK: - Mappings and keys
 
     /// One key of a section, with `+` split off and the key path for errors.
@@ -324,6 +428,14 @@ struct ProfileDecoder {
         }
     }
 
+    /// `true` or `false`, plain (a quoted "true" is text).
+    func boolean(_ entry: Entry) throws(ProfileError) -> Bool {
+        guard case .scalar(let text, false, _) = entry.value, ScalarKind(plain: text) == .boolean else {
+            throw typeError(entry.value, entry.path, expected: "true or false")
+        }
+        return text == "true"
+    }
+
     func count(_ entry: Entry, range: ClosedRange<UInt64>) throws(ProfileError) -> LimitSetting<UInt64> {
         let outOfRange = "must be between \(range.lowerBound) and \(range.upperBound)"
         switch entry.value {
@@ -392,14 +504,20 @@ struct Section: Sendable {
         name: "limits",
         keys: ["wall", "kill_grace", "cpu", "memory", "address_space", "processes", "open_files", "file_size"],
         expected: "a mapping of limits")
-    static let syscalls = Section(name: "syscalls", keys: ["deny"], lists: ["deny"], expected: "a mapping with the key deny")
+    static let syscalls = Section(
+        name: "syscalls", keys: ["deny", "mediate"], lists: ["deny"], expected: "a mapping with the keys deny and mediate")
+    static let mediate = Section(
+        name: "syscalls.mediate", keys: ["record", "record_all", "exact_files", "errno", "deny_exec", "deny_write"],
+        lists: ["record", "deny_exec", "deny_write"], expected: "a mapping of mediation settings")
+    /// A `deny_exec`/`deny_write` rule. `paths` is listed so that `paths+:` gets its own message.
+    static let pathRule = Section(name: "syscalls.mediate.*[]", keys: ["id", "paths"], lists: ["paths"], expected: "a rule mapping {id, paths}")
     static let provenance = Section(
         name: "provenance", keys: ["dir", "sign_key", "checkpoint_every", "checkpoint_interval", "durability", "secrets"],
         lists: ["secrets"], expected: "a mapping of provenance settings")
 
     /// The section a key belongs to, to point at a key written at the wrong level.
     static func home(of key: String) -> String? {
-        [top, filesystem, process, env, limits, syscalls, provenance].first { $0.keys.contains(key) }?.name
+        [top, filesystem, process, env, limits, syscalls, mediate, provenance].first { $0.keys.contains(key) }?.name
     }
 }
 

@@ -42,6 +42,8 @@ extension Profile {
         limitParts.append("file size \(limits.fileSize.map(Units.formatSize) ?? "unlimited")")
         out.append("Limits: " + limitParts.joined(separator: ", "))
         out.append("Landlock: \(landlock.rawValue)" + (syscalls.deny.isEmpty ? "" : "; extra denied syscalls: \(syscalls.deny.joined(separator: ", "))"))
+        out.append("")
+        Self.mediationText(syscalls.mediate, into: &out)
 
         out.append("")
         out.append("Credentials" + (broker.credentials.isEmpty ? ": none" : ""))
@@ -84,7 +86,7 @@ extension Profile {
             }
         }
 
-        let warnings = brokerWarnings()
+        let warnings = brokerWarnings() + mediationWarnings()
         if !warnings.isEmpty {
             out.append("")
             out.append("Warnings")
@@ -139,7 +141,68 @@ extension Profile {
         return warnings
     }
 
+    /// Likely mistakes and limits of `syscalls.mediate`, one sentence each.
+    public func mediationWarnings() -> [String] {
+        let mediate = syscalls.mediate
+        var warnings: [String] = []
+        if mediate.recordAll {
+            warnings.append("syscalls.mediate.record_all is on: every syscall of the agent goes through the supervisor, which is slow; use it to write and debug profiles, not for real runs")
+        }
+        if !mediate.denyWrite.isEmpty {
+            warnings.append(mediate.exactFiles
+                ? "syscalls.mediate.deny_write: opens for writing are exact (exact_files), but rename, link, unlink, mkdir, chmod and the other path calls are decided on paths read from the agent's memory, which another thread can change after the check (such records say exact: false)"
+                : "syscalls.mediate.deny_write is decided on paths read from the agent's memory, which another thread can change after the check (such records say exact: false); exact_files: true makes opens for writing exact")
+        }
+        return warnings
+    }
+
     // MARK: - Pieces
+
+    static func mediationText(_ mediate: MediationPolicy, into out: inout [String]) {
+        guard mediate.isActive else {
+            out.append("Syscall mediation: off (no syscall goes through the supervisor)")
+            return
+        }
+        out.append("Syscall mediation (the supervisor receives these calls, records each in the provenance log and decides)")
+        if mediate.recordAll {
+            out.append("  records EVERY syscall (record_all; slow: for writing and debugging profiles)")
+        }
+        if mediate.record.isEmpty {
+            if !mediate.recordAll { out.append("  record: [] (no group or syscall listed)") }
+        } else {
+            out.append("  records:")
+            for entry in mediate.record {
+                guard let group = MediationGroup(rawValue: entry) else { continue }
+                out.append("    \(entry): " + groupText(group))
+            }
+            let single = mediate.record.filter { MediationGroup(rawValue: $0) == nil }
+            if !single.isEmpty { out.append("    syscalls: \(single.joined(separator: ", "))") }
+        }
+        for rule in mediate.denyExec {
+            let names = rule.paths.filter(MediationPolicy.PathRule.isProgramName)
+            let paths = rule.paths.filter { !MediationPolicy.PathRule.isProgramName($0) }
+            var what: [String] = []
+            if !names.isEmpty { what.append("programs named \(names.joined(separator: ", "))") }
+            if !paths.isEmpty { what.append("programs at \(paths.joined(separator: ", "))") }
+            out.append("  deny exec [\(rule.id)]: \(what.joined(separator: "; ")) (also through symlinks, /proc/self/fd and #! interpreters): fails with \(mediate.errno.rawValue); Landlock refuses such files on read-only mounts too (needs a kernel with Landlock); in writable places the rule is best-effort")
+        }
+        for rule in mediate.denyWrite {
+            out.append("  deny write [\(rule.id)]: \(rule.paths.joined(separator: ", ")) (create, write, rename, link, remove, chmod, chown): fails with \(mediate.errno.rawValue)")
+        }
+        out.append(mediate.exactFiles
+            ? "  exact_files: the supervisor opens files for writing itself and hands the agent the descriptor, so those decisions and records are exact"
+            : "  exact_files: off; allowed calls with path arguments continue in the kernel after the supervisor read them (records say exact: false)")
+    }
+
+    private static func groupText(_ group: MediationGroup) -> String {
+        switch group {
+        case .exec: "program executions (execve, execveat): path, argv, environment variable names"
+        case .network: "socket addresses of connect, bind and sendto"
+        case .fileWrite: "opens for writing or creating, creat, rename, link, symlink, unlink, mkdir, rmdir, mknod, chmod, chown, truncate: paths and flags"
+        case .denied: "the calls the built-in filter and syscalls.deny refuse (ptrace, mount, bpf, unshare with namespace flags...), with decision deny and the rule id"
+        case .signals: "signals aimed beyond the agent's own process group (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo)"
+        }
+    }
 
     static func ruleText(_ rule: ToolRule, upstream: Bool) -> String {
         var text = "\(rule.effect.rawValue) [\(rule.id)]"

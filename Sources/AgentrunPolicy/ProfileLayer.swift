@@ -30,6 +30,8 @@ struct ProfileLayer: Sendable {
     var fileSize: LimitSetting<UInt64>?
 
     var deny: ListSetting<String>?
+    /// `syscalls.mediate:` (MediationValidation.swift).
+    var mediate = MediationLayer()
 
     var landlock: LandlockMode?
 

@@ -2,9 +2,11 @@
 ///
 /// Unset keys keep the parent's value (or, without a parent, the model's default); scalars and
 /// lists replace it; `KEY+:` appends to the parent's list (to an empty list without a parent);
-/// `env.set` merges key by key, the child winning; `credentials`, `tools` and `mcp_servers`
-/// merge entry by entry, the child's entry replacing the parent's of the same name. `name` and `description` describe one file
-/// and are never inherited.
+/// `env.set` merges key by key, the child winning; `syscalls.mediate` merges key by key like the
+/// other sections (`record`, `deny_exec` and `deny_write` are lists: an appended rule equal to an
+/// inherited one is skipped, one reusing an inherited id is an error, see `MediationValidation`);
+/// `credentials`, `tools` and `mcp_servers` merge entry by entry, the child's entry replacing the
+/// parent's of the same name. `name` and `description` describe one file and are never inherited.
 extension ProfileLayer {
     func applied(to parent: Profile?, name: String, source: ProfileSource) -> Profile {
         let base = parent ?? Profile(name: name)
@@ -48,6 +50,15 @@ extension ProfileLayer {
         profile.limits = limits
 
         profile.syscalls.deny = Self.merge(deny, onto: parent?.syscalls.deny, default: base.syscalls.deny)
+        let inheritedMediate = parent?.syscalls.mediate
+        var mediate = base.syscalls.mediate
+        mediate.record = Self.merge(self.mediate.record, onto: inheritedMediate?.record, default: base.syscalls.mediate.record)
+        mediate.recordAll = self.mediate.recordAll ?? base.syscalls.mediate.recordAll
+        mediate.exactFiles = self.mediate.exactFiles ?? base.syscalls.mediate.exactFiles
+        mediate.errno = self.mediate.errno ?? base.syscalls.mediate.errno
+        mediate.denyExec = Self.merge(self.mediate.denyExec, onto: inheritedMediate?.denyExec, default: base.syscalls.mediate.denyExec)
+        mediate.denyWrite = Self.merge(self.mediate.denyWrite, onto: inheritedMediate?.denyWrite, default: base.syscalls.mediate.denyWrite)
+        profile.syscalls.mediate = mediate
         profile.landlock = landlock ?? base.landlock
 
         var provenance = base.provenance

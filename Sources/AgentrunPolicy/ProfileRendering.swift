@@ -47,6 +47,23 @@ extension Profile {
 
         lines.append("syscalls:")
         YAMLText.list("deny", syscalls.deny, indent: 1, into: &lines)
+        let mediate = syscalls.mediate
+        lines.append("  mediate:")
+        lines.append("    record: [\(mediate.record.map(YAMLText.scalar).joined(separator: ", "))]")
+        lines.append("    record_all: \(mediate.recordAll)")
+        lines.append("    exact_files: \(mediate.exactFiles)")
+        lines.append("    errno: \(mediate.errno.rawValue)")
+        for (key, rules) in [("deny_exec", mediate.denyExec), ("deny_write", mediate.denyWrite)] {
+            if rules.isEmpty {
+                lines.append("    \(key): []")
+                continue
+            }
+            lines.append("    \(key):")
+            for rule in rules {
+                lines.append("      - id: \(YAMLText.scalar(rule.id))")
+                lines.append("        paths: \(BrokerPolicy.flowList(rule.paths))")
+            }
+        }
         lines.append("landlock: \(landlock.rawValue)")
 
         lines.append("provenance:")

@@ -121,6 +121,7 @@ public struct ProfileStore: Sendable {
         guard let extends = layer.extends else {
             let profile = layer.applied(to: nil, name: name, source: document.source)
             try BrokerValidation.validate(profile, marks: layer.marks, file: document.displayName)
+            try MediationValidation.validate(profile, layer: layer.mediate, file: document.displayName)
             return profile
         }
         let links = chain + [Link(identity: document.identity, name: name)]
@@ -139,6 +140,7 @@ public struct ProfileStore: Sendable {
         let parentProfile = try resolve(parentDocument, chain: links)
         let profile = layer.applied(to: parentProfile, name: name, source: document.source)
         try BrokerValidation.validate(profile, marks: layer.marks, file: document.displayName)
+        try MediationValidation.validate(profile, layer: layer.mediate, file: document.displayName)
         return profile
     }
 

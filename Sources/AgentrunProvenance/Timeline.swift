@@ -90,8 +90,39 @@ public enum Timeline {
             if let ns = record["duration_ns"]?.intValue { text += ", after \(seconds(ns))" }
             return escape(text)
         default:
+            if kind.hasPrefix("syscall.") { return escape(syscallSummary(record)) }
             return escape(summary(record))
         }
+    }
+
+    /// A mediated syscall: what it touched (path and flags, argv, address, target), then the
+    /// rule and errno of a refusal and whether the record is exact.
+    private static func syscallSummary(_ record: JSONValue) -> String {
+        let args = record["args"]
+        var parts: [String] = []
+        if let argv = record["argv"]?.arrayValue {
+            parts.append((record["path"]?.stringValue.map { $0 + ": " } ?? "") + words(argv))
+        } else if let path = record["path"]?.stringValue {
+            var text = path
+            if let newpath = args?["newpath"]?.stringValue { text += " -> " + newpath }
+            if let flags = (args?["flags"] ?? record["flags"])?.arrayValue, !flags.isEmpty {
+                text += " " + flags.map { $0.stringValue ?? compact($0) }.joined(separator: "|")
+            }
+            parts.append(text)
+        } else if let addr = record["addr"] {
+            let family = addr["family"]?.stringValue ?? "?"
+            var text = "\(family) \(addr["address"]?.stringValue ?? "")"
+            if let port = addr["port"]?.intValue { text += ":\(port)" }
+            parts.append(text)
+        } else if case .object(let fields)? = args {
+            parts.append(fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? compact($0.value))" }.joined(separator: " "))
+        }
+        if let resolved = args?["resolved"]?.stringValue { parts.append("[\(resolved)]") }
+        if let rule = record["rule"]?.stringValue { parts.append("rule \(rule)") }
+        if let errno = record["errno"]?.stringValue { parts.append(errno) }
+        if record["via"]?.stringValue == "supervisor" { parts.append("(opened by the supervisor)") }
+        if record["exact"]?.boolValue == false { parts.append("(inexact)") }
+        return parts.joined(separator: " ")
     }
 
     /// A generic record: its path (and flags) or argv when it has them, else its own members.

@@ -127,13 +127,20 @@ enum LaunchFailure {
             }
             var fix: String? = nil
             if err == EACCES {
-                fix = "the file is not executable here: the profile allows exec only from \(plan.execLocations)"
+                fix = "the file is not executable here: the profile allows exec only from \(plan.execLocations), and syscalls.mediate.deny_exec may refuse it"
+            } else if err == EPERM && !plan.seccomp.notifyProgram.isEmpty {
+                fix = "a syscalls.mediate.deny_exec rule of the profile may refuse it; `agentrun log show` names the rule"
             }
             return LaunchError(stage: "exec \(name)", cause: cause, fix: fix, exitCode: ExitCodes.notExecutable)
         case Int(AR_STAGE_DUMPABLE.rawValue):
             return LaunchError(stage: "make the sandbox init non-dumpable", cause: cause)
         case Int(AR_STAGE_CGROUP.rawValue):
             return LaunchError(stage: "move the sandbox into its cgroup", cause: cause, fix: doctor)
+        case Int(AR_STAGE_NOTIFY.rawValue):
+            let what = ["install the syscall mediation filter", "hand the mediation listener to the supervisor", "start the supervisor's mediation thread"]
+            return LaunchError(
+                stage: index >= 0 && index < what.count ? what[Int(index)] : "syscall mediation", cause: cause,
+                fix: "seccomp user notification needs Linux 5.9 or later; a profile without syscalls.mediate runs without it. \(doctor)")
         case Int(AR_STAGE_PTY.rawValue):
             return LaunchError(stage: "set up the sandbox's terminal", cause: cause, fix: "run without a terminal (redirect stdin) to skip it; \(doctor)")
         case Int(AR_STAGE_SETSID.rawValue):

@@ -67,6 +67,10 @@ public struct LaunchPlan: Sendable {
     public var limits: Limits
     public var execLocations: String
     public var notes: [String]
+    /// The profile's `syscalls.mediate` (empty: no mediation filter, no notifier).
+    public var mediation: MediationPolicy = .init()
+    /// Syscall numbers of the profile's `syscalls.deny` (their refusals cite that rule).
+    public var profileDenied: Set<Int32> = []
 
     // CLONE_* flags.
     static let newNS: UInt64 = 0x0002_0000
@@ -115,6 +119,14 @@ public enum LaunchPlanner {
         }
 
         let seccomp = try seccompFilter(for: profile)
+        if !profile.syscalls.mediate.denyExec.isEmpty, let current = landlock {
+            let denied = ExecDenial.deniedFiles(
+                profile.syscalls.mediate.denyExec,
+                searchPath: (request.hostEnvironment["PATH"] ?? "").split(separator: ":").map(String.init).filter { $0.hasPrefix("/") })
+            // Read-only host paths mounted at the same place (see ExecDenial for why not others).
+            landlock = ExecDenial.apply(to: current, denied: denied, systemPaths: profile.filesystem.system + profile.filesystem.readOnly)
+            notes.append("deny_exec: Landlock refuses \(denied.count) program files (\(denied.prefix(6).map(\.path).joined(separator: ", "))\(denied.count > 6 ? ", ..." : ""))")
+        }
 
         let environment: [String: String]
         do {
@@ -143,7 +155,7 @@ public enum LaunchPlanner {
         let (rlimits, limitNotes) = ResourceLimit.plan(profile.limits)
         notes.append(contentsOf: limitNotes)
 
-        return LaunchPlan(
+        var plan = LaunchPlan(
             runID: request.runID,
             profileName: profile.name,
             cloneFlags: flags,
@@ -169,21 +181,63 @@ public enum LaunchPlanner {
             limits: profile.limits,
             execLocations: profile.filesystem.exec.sorted().map(\.rawValue).joined(separator: ", "),
             notes: notes)
+        plan.mediation = profile.syscalls.mediate
+        plan.profileDenied = Set(profile.syscalls.deny.compactMap(SeccompFilter.resolve))
+        if !profile.syscalls.mediate.denyExec.isEmpty && landlock == nil {
+            // deny_exec is exact only because Landlock refuses the files too.
+            throw LaunchError(
+                stage: "syscalls.mediate.deny_exec", cause: "this kernel offers no Landlock, which deny_exec needs to be exact",
+                fix: "use a kernel with Landlock, or remove deny_exec from the profile")
+        }
+        return plan
     }
 
     /// The seccomp filters a profile loads: compiled at build time unless the profile adds denies.
     public static func seccompFilter(for profile: Profile, withPseudoCode: Bool = false) throws(LaunchError) -> SeccompFilter {
         let exec = profile.filesystem.exec
         let noFilelessExec = !exec.contains(.workspace) && !exec.contains(.tmp) && !exec.contains(.readWrite)
+        let mediation = mediationRules(profile.syscalls.mediate)
         if profile.syscalls.deny.isEmpty && !withPseudoCode {
-            return noFilelessExec ? PrebuiltSeccomp.noFilelessExec : PrebuiltSeccomp.standard
+            if mediation.isEmpty { return noFilelessExec ? PrebuiltSeccomp.noFilelessExec : PrebuiltSeccomp.standard }
+            if mediation == PrebuiltSeccomp.defaultMediation {
+                return noFilelessExec ? PrebuiltSeccomp.noFilelessExecMediated : PrebuiltSeccomp.standardMediated
+            }
         }
         do {
             return try SeccompFilter.build(
-                extraDenied: profile.syscalls.deny, noFilelessExec: noFilelessExec, withPseudoCode: withPseudoCode)
+                extraDenied: profile.syscalls.deny, noFilelessExec: noFilelessExec, mediation: mediation, withPseudoCode: withPseudoCode)
         } catch {
             throw LaunchError(stage: "profile \(profile.name)", cause: error.description, fix: "use syscall names as in `man 2 syscalls`")
         }
+    }
+
+    /// The profile's `syscalls.mediate` as filter rules. Deny rules need their calls mediated
+    /// whether or not the profile records them; exact_files needs the opens.
+    public static func mediationRules(_ policy: MediationPolicy) -> MediationRules {
+        var rules = MediationRules(all: policy.recordAll)
+        var groups = Set(policy.record.compactMap(MediationGroup.init(rawValue:)))
+        if !policy.denyExec.isEmpty { groups.insert(.exec) }
+        if !policy.denyWrite.isEmpty { groups.insert(.fileWrite) }
+        if policy.exactFiles { rules.writeOpens = true }
+        for group in groups {
+            switch group {
+            case .exec: rules.always.formUnion(group.syscalls)
+            case .network:
+                rules.always.formUnion(["connect", "bind"])
+                rules.addressedSends = true
+            case .fileWrite:
+                rules.always.formUnion(group.syscalls.filter { $0 != "open" && $0 != "openat" })
+                rules.writeOpens = true
+            case .denied: rules.denied = true
+            case .signals: rules.signalsBeyond = true
+            }
+        }
+        for name in policy.record where MediationGroup(rawValue: name) == nil {
+            rules.always.insert(name)
+        }
+        // Only syscalls this architecture has (e.g. no `open` on arm64).
+        rules.always = rules.always.filter { SeccompFilter.resolve($0) != nil || !MediationGroup.allCases.flatMap(\.syscalls).contains($0) }
+        return rules
     }
 
     /// What decides the next run and lies in the workspace stays read-only: the profile files of

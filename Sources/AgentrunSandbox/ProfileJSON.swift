@@ -32,7 +32,10 @@ extension Profile {
                 ]
             ],
             "limits": limits.jsonValue,
-            "syscalls": ["deny": strings(syscalls.deny)],
+            "syscalls": [
+                "deny": strings(syscalls.deny),
+                "mediate": syscalls.mediate.jsonValue,
+            ],
             "landlock": .string(landlock.rawValue),
             "provenance": [
                 "dir": provenance.dir.map { .string($0) } ?? .null,
@@ -78,6 +81,23 @@ extension Limits {
             "processes": bytes(processes),
             "open_files": bytes(openFiles),
             "file_size": bytes(fileSize),
+        ]
+    }
+}
+
+extension MediationPolicy {
+    /// `syscalls.mediate` with the YAML keys; rules as `{"id", "paths"}` in profile order.
+    public var jsonValue: JSONValue {
+        func rules(_ items: [PathRule]) -> JSONValue {
+            .array(items.map { ["id": .string($0.id), "paths": .array($0.paths.map { .string($0) })] })
+        }
+        return [
+            "record": .array(record.map { .string($0) }),
+            "record_all": .bool(recordAll),
+            "exact_files": .bool(exactFiles),
+            "errno": .string(errno.rawValue),
+            "deny_exec": rules(denyExec),
+            "deny_write": rules(denyWrite),
         ]
     }
 }

@@ -73,9 +73,28 @@ public struct TerminalPlan: Sendable, Equatable {
 ///
 /// Must run on the main thread: the sandbox's PR_SET_PDEATHSIG follows the thread that cloned it.
 public enum SandboxLauncher {
-    public static func spawn(_ plan: LaunchPlan, cgroup: RunCgroup? = nil, terminal: TerminalPlan? = nil) throws(LaunchError) -> SandboxProcess {
+    /// - Parameter mediation: when the plan mediates syscalls, starts serving the listener the
+    ///   agent hands over (before its execve, which may itself be mediated) with the agent's
+    ///   known initial-exec memory; returns 0 or -errno. It owns the listener.
+    public static func spawn(
+        _ plan: LaunchPlan, cgroup: RunCgroup? = nil, terminal: TerminalPlan? = nil,
+        mediation: ((Int32, SyscallNotifier.InitialExec) -> Int32)? = nil
+    ) throws(LaunchError) -> SandboxProcess {
         let arena = CArena()
         defer { arena.free() }
+
+        // The agent sends its mediation listener over this pair.
+        var notifySocket: [Int32] = [-1, -1]
+        let mediating = !plan.seccomp.notifyProgram.isEmpty
+        if mediating {
+            guard mediation != nil else {
+                throw LaunchError(stage: "syscall mediation", cause: "the profile mediates syscalls but nothing would answer them")
+            }
+            if ar_socketpair_cloexec(&notifySocket) != 0 {
+                throw LaunchError(stage: "create the mediation channel", cause: Errno.describe(errno))
+            }
+        }
+        defer { for fd in notifySocket where fd >= 0 { close(fd) } }
 
         var ptySocket: [Int32] = [-1, -1]
         if terminal != nil, ar_socketpair_cloexec(&ptySocket) != 0 {
@@ -181,6 +200,25 @@ public enum SandboxLauncher {
         config.argv = UnsafePointer(argv)
         config.envp = UnsafePointer(envp)
 
+        config.notify_socket = -1
+        config.notify_socket_parent = -1
+        var listenerBox: Unmanaged<ListenerCallback>?
+        defer { listenerBox?.release() }
+        if mediating, let mediation {
+            let notifyFilter = arena.bytes(plan.seccomp.notifyProgram)
+            config.seccomp_notify_bpf = UnsafeRawPointer(notifyFilter)
+            config.seccomp_notify_bpf_len = plan.seccomp.notifyProgram.count / 8
+            config.notify_socket = notifySocket[1]
+            config.notify_socket_parent = notifySocket[0]
+            let known = initialExec(candidates: candidates, count: plan.execCandidates.count, argv: argv, envp: envp)
+            let box = Unmanaged.passRetained(ListenerCallback { listener in mediation(listener, known) })
+            listenerBox = box
+            config.on_listener = { listener, context in
+                Unmanaged<ListenerCallback>.fromOpaque(context!).takeUnretainedValue().body(listener)
+            }
+            config.on_listener_context = box.toOpaque()
+        }
+
         // The contiguous block of the supervisor's argv strings (as the kernel laid them out).
         let args = CommandLine.unsafeArgv
         if CommandLine.argc > 0, let first = args[0], let last = args[Int(CommandLine.argc) - 1] {
@@ -233,6 +271,39 @@ public enum SandboxLauncher {
                     + "this filesystem does not support it. Use a workspace on ext4, xfs, btrfs or tmpfs, or run agentrun as an ordinary user")
         }
         return tree
+    }
+}
+
+/// The Swift side of `ar_spawn_config.on_listener`.
+final class ListenerCallback {
+    let body: (Int32) -> Int32
+    init(_ body: @escaping (Int32) -> Int32) { self.body = body }
+}
+
+extension SandboxLauncher {
+    /// The agent's first execve arguments as they sit in memory (the same addresses in the
+    /// child, whose memory is a copy of ours): the exec candidates, argv and envp arrays.
+    static func initialExec(
+        candidates: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, count: Int,
+        argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    ) -> SyscallNotifier.InitialExec {
+        var strings: [UInt64: String] = [:]
+        var words: [UInt64: UInt64] = [:]
+        for i in 0..<count { if let p = candidates[i] { strings[UInt64(UInt(bitPattern: p))] = String(cString: p) } }
+        for array in [argv, envp] {
+            var i = 0
+            while true {
+                let slot = UInt64(UInt(bitPattern: array + i))
+                guard let p = array[i] else {
+                    words[slot] = 0
+                    break
+                }
+                words[slot] = UInt64(UInt(bitPattern: p))
+                strings[UInt64(UInt(bitPattern: p))] = String(cString: p)
+                i += 1
+            }
+        }
+        return SyscallNotifier.InitialExec(strings: strings, words: words)
     }
 }
 

@@ -23,6 +23,11 @@ public struct RunProvenance: Sendable {
     }
 }
 
+/// Holds the notifier the launch callback creates.
+final class NotifierBox: @unchecked Sendable {
+    var notifier: SyscallNotifier?
+}
+
 /// One agent run, start to finish: provenance, cgroup, launch, supervision, cleanup.
 ///
 /// Fail closed: when a provenance record cannot be written the agent does not start, or is
@@ -70,10 +75,41 @@ public enum SandboxRun {
             }
         }
 
+        // Syscall mediation: the notifier starts when the agent hands over its listener, before
+        // the agent's execve, and stops after the sandbox is gone.
+        let notifierBox = NotifierBox()
+        defer { notifierBox.notifier?.stop() }
+        let mediation: ((Int32, SyscallNotifier.InitialExec) -> Int32)? =
+            plan.seccomp.notifyProgram.isEmpty ? nil : { listener, known in
+                let writable = plan.landlock?.rules.filter { $0.access & LandlockPolicy.writeFile != 0 }.map(\.path)
+                let notifier = SyscallNotifier(
+                    listener: listener,
+                    configuration: .init(
+                        policy: plan.mediation, filter: plan.seccomp, profileDenied: plan.profileDenied,
+                        agentHostUID: plan.identity.hostUID, agentHostGID: plan.identity.hostGID, writableRoots: writable,
+                        initialExec: known),
+                    writer: recorder?.writer)
+                let started = notifier.start(initPidfd: -1)
+                if started < 0 {
+                    notifier.stop()
+                    return started
+                }
+                notifierBox.notifier = notifier
+                return 0
+            }
+        if verbose, !plan.seccomp.notifyProgram.isEmpty {
+            log("syscall mediation: \(plan.mediation.recordAll ? "every syscall" : "record " + plan.mediation.record.joined(separator: ", "))"
+                + (plan.mediation.exactFiles ? "; files opened for writing by the supervisor (exact)" : "")
+                + "; \(plan.mediation.denyExec.count) deny_exec and \(plan.mediation.denyWrite.count) deny_write rules")
+        }
+
         let sandbox: SandboxProcess
         do {
-            sandbox = try SandboxLauncher.spawn(plan, cgroup: cgroup, terminal: terminal)
+            sandbox = try SandboxLauncher.spawn(plan, cgroup: cgroup, terminal: terminal, mediation: mediation)
+            notifierBox.notifier?.launchFinished()
         } catch {
+            notifierBox.notifier?.stop()
+            notifierBox.notifier = nil
             removeCreated(plan.created, verbose: verbose, log: log)
             if let recorder {
                 do {
@@ -127,6 +163,9 @@ public enum SandboxRun {
             for: sandbox, wallTimeout: plan.wallTimeout, killGrace: plan.killGrace, tick: tick, tickEvery: tickEvery)
         let duration = Monotonic.nanoseconds() &- started
         broker?.shutdown()
+        // The sandbox is gone: no call is left to answer, and the log is about to be sealed.
+        notifierBox.notifier?.stop()
+        notifierBox.notifier = nil
         if let execFailure { termination.outcome = .provenanceFailed(execFailure) }
         let outOfMemory = cgroup?.sawOutOfMemory == true
         if outOfMemory {

@@ -26,24 +26,52 @@ public struct SeccompFilter: Sendable {
     public let pseudoCode: String?
     public let allowedCount: Int
     public let deniedCount: Int
+    /// The mediation filter (`struct sock_filter[]`), installed last with a listener; empty when
+    /// nothing is mediated.
+    public let notifyProgram: [UInt8]
+    /// The filters as they would be without mediation: what the supervisor runs
+    /// (`BPFInterpreter`) to learn whether a notified call is one the sandbox refuses.
+    public let referenceSyscallProgram: [UInt8]
+    public let referenceArgumentProgram: [UInt8]
 
-    public var instructionCount: Int { (syscallProgram.count + argumentProgram.count) / 8 }
+    public var instructionCount: Int { (syscallProgram.count + argumentProgram.count + notifyProgram.count) / 8 }
 
     /// A filter compiled earlier (at build time), from the hex of its two programs.
-    public init(syscallHex: String, argumentHex: String, allowedCount: Int, deniedCount: Int) {
+    public init(
+        syscallHex: String, argumentHex: String, allowedCount: Int, deniedCount: Int, notifyHex: String = "",
+        referenceSyscallHex: String? = nil, referenceArgumentHex: String? = nil
+    ) {
         self.syscallProgram = Self.bytes(fromHex: syscallHex)
         self.argumentProgram = Self.bytes(fromHex: argumentHex)
         self.pseudoCode = nil
         self.allowedCount = allowedCount
         self.deniedCount = deniedCount
+        self.notifyProgram = Self.bytes(fromHex: notifyHex)
+        self.referenceSyscallProgram = referenceSyscallHex.map(Self.bytes(fromHex:)) ?? syscallProgram
+        self.referenceArgumentProgram = referenceArgumentHex.map(Self.bytes(fromHex:)) ?? argumentProgram
     }
 
-    init(syscallProgram: [UInt8], argumentProgram: [UInt8], pseudoCode: String?, allowedCount: Int, deniedCount: Int) {
+    init(
+        syscallProgram: [UInt8], argumentProgram: [UInt8], pseudoCode: String?, allowedCount: Int, deniedCount: Int,
+        notifyProgram: [UInt8] = [], reference: (syscall: [UInt8], argument: [UInt8])? = nil
+    ) {
         self.syscallProgram = syscallProgram
         self.argumentProgram = argumentProgram
         self.pseudoCode = pseudoCode
         self.allowedCount = allowedCount
         self.deniedCount = deniedCount
+        self.notifyProgram = notifyProgram
+        self.referenceSyscallProgram = reference?.syscall ?? syscallProgram
+        self.referenceArgumentProgram = reference?.argument ?? argumentProgram
+    }
+
+    /// This filter (built without mediation) with mediation added: the installed programs and
+    /// the notification program come from `mediated`, the reference programs from `self`.
+    public func mediating(_ mediated: SeccompFilter) -> SeccompFilter {
+        SeccompFilter(
+            syscallProgram: mediated.syscallProgram, argumentProgram: mediated.argumentProgram, pseudoCode: mediated.pseudoCode,
+            allowedCount: allowedCount, deniedCount: deniedCount, notifyProgram: mediated.notifyProgram,
+            reference: (referenceSyscallProgram, referenceArgumentProgram))
     }
 
     static func bytes(fromHex hex: String) -> [UInt8] {
@@ -79,6 +107,8 @@ public struct SeccompFilter: Sendable {
     // libseccomp's action macros do not import into Swift.
     static let actAllow: UInt32 = 0x7FFF_0000
     static let actKillProcess: UInt32 = 0x8000_0000
+    public static let actNotify: UInt32 = 0x7FC0_0000
+    public static let actAllowValue: UInt32 = 0x7FFF_0000
     static func actErrno(_ code: Int32) -> UInt32 { 0x0005_0000 | (UInt32(code) & 0xFFFF) }
 
     /// Resolves a syscall name for the native architecture, or nil.
@@ -96,16 +126,36 @@ public struct SeccompFilter: Sendable {
     ///   - extraDenied: the profile's `syscalls.deny`.
     ///   - noFilelessExec: refuse executable memfds and execveat(AT_EMPTY_PATH), for profiles
     ///     where nothing the agent writes may be executed.
-    public static func build(extraDenied: [String] = [], noFilelessExec: Bool = false, withPseudoCode: Bool = false) throws(BuildError) -> SeccompFilter {
+    ///   - mediation: the calls that go to the supervisor (none by default). With mediation the
+    ///     result's installed programs differ from its reference programs, which stay those of
+    ///     the filter without mediation.
+    public static func build(
+        extraDenied: [String] = [], noFilelessExec: Bool = false, mediation: MediationRules = MediationRules(),
+        withPseudoCode: Bool = false
+    ) throws(BuildError) -> SeccompFilter {
+        let plain = try programs(extraDenied: extraDenied, noFilelessExec: noFilelessExec, mediation: MediationRules(), withPseudoCode: withPseudoCode)
+        if mediation.isEmpty { return plain }
+        let mediated = try programs(extraDenied: extraDenied, noFilelessExec: noFilelessExec, mediation: mediation, withPseudoCode: withPseudoCode)
+        return plain.mediating(mediated)
+    }
+
+    static func programs(
+        extraDenied: [String], noFilelessExec: Bool, mediation: MediationRules, withPseudoCode: Bool
+    ) throws(BuildError) -> SeccompFilter {
         var extra: [Int32] = []
         for name in extraDenied {
             guard let nr = resolve(name) else { throw .unknownSyscall(name) }
             extra.append(nr)
         }
         let extraSet = Set(extra)
+        let all = mediation.all
+        // The built-in refusals go through the supervisor: they are allowed in the installed
+        // filters 1 and 2 and notified in filter 3, whose listener answers them with the
+        // reference filters' errno. Without a supervisor the kernel fails them with ENOSYS.
+        let mediatingDenials = mediation.denied || all
 
         // Filter 1: which syscalls exist.
-        let syscalls = try Context(defaultAction: actErrno(ENOSYS))
+        let syscalls = try Context(defaultAction: all ? actAllow : actErrno(ENOSYS))
         var allowedCount = 0
         var deniedCount = 0
         var named = Set<Int32>()
@@ -115,20 +165,38 @@ public struct SeccompFilter: Sendable {
             try syscalls.add(actAllow, nr)
             allowedCount += 1
         }
+        var deniedNumbers: [Int32] = []
         for nr in extra + SeccompPolicy.denied.compactMap(resolve) where !named.contains(nr) {
-            try syscalls.add(actErrno(EPERM), nr)
+            try syscalls.add(mediatingDenials ? actAllow : actErrno(EPERM), nr)
             named.insert(nr)
+            deniedNumbers.append(nr)
             deniedCount += 1
         }
         for nr in SeccompPolicy.unimplemented.compactMap(resolve) where !named.contains(nr) {
-            try syscalls.add(actErrno(ENOSYS), nr)
+            try syscalls.add(all ? actAllow : actErrno(ENOSYS), nr)
+            if all { deniedNumbers.append(nr) }
             named.insert(nr)
+        }
+
+        // Filter 3: mediation. Default allow (or notify everything, for record_all).
+        let notify: Context? = mediation.isEmpty ? nil : try Context(defaultAction: all ? actNotify : actAllow)
+        if let notify {
+            if all {
+                // The agent hands the listener over with sendmsg right after installing it.
+                if let sendmsg = resolve("sendmsg") { try notify.add(actAllow, sendmsg) }
+            } else {
+                try addMediationRules(mediation, to: notify)
+                if mediatingDenials {
+                    for nr in deniedNumbers { try notify.add(actNotify, nr) }
+                }
+            }
         }
 
         // Filter 2: which arguments are refused. Comparisons on 32-bit kernel arguments use a
         // 0xffffffff mask, because the kernel ignores the high bits an attacker may set.
-        let arguments = try Context(defaultAction: actAllow)
-        let deny = actErrno(EPERM)
+        // When denials are mediated, these rules notify from filter 3 instead.
+        let arguments = mediatingDenials ? notify! : try Context(defaultAction: actAllow)
+        let deny = mediatingDenials ? actNotify : actErrno(EPERM)
         let low32: UInt64 = 0xFFFF_FFFF
         if let ioctl = resolve("ioctl") {
             for (_, request) in SeccompPolicy.ioctlDenied {
@@ -190,14 +258,50 @@ public struct SeccompFilter: Sendable {
 
         var pseudo: String? = nil
         if withPseudoCode {
-            pseudo = String(decoding: try syscalls.export(seccomp_export_pfc) + arguments.export(seccomp_export_pfc), as: UTF8.self)
+            var text = try syscalls.export(seccomp_export_pfc)
+            if !mediatingDenials { text += try arguments.export(seccomp_export_pfc) }
+            if let notify { text += try notify.export(seccomp_export_pfc) }
+            pseudo = String(decoding: text, as: UTF8.self)
         }
         return SeccompFilter(
             syscallProgram: try syscalls.export(seccomp_export_bpf),
-            argumentProgram: try arguments.export(seccomp_export_bpf),
+            argumentProgram: mediatingDenials ? [] : try arguments.export(seccomp_export_bpf),
             pseudoCode: pseudo,
             allowedCount: allowedCount,
-            deniedCount: deniedCount)
+            deniedCount: deniedCount,
+            notifyProgram: try notify?.export(seccomp_export_bpf) ?? [])
+    }
+
+    /// The mediation rules proper: which calls notify, with conditions on scalar arguments
+    /// where a group only wants some calls (opens for writing, sends with an address...).
+    private static func addMediationRules(_ mediation: MediationRules, to notify: Context) throws(BuildError) {
+        let low32: UInt64 = 0xFFFF_FFFF
+        for name in mediation.always.sorted() {
+            guard let nr = resolve(name) else { throw .unknownSyscall(name) }
+            try notify.add(actNotify, nr)
+        }
+        if mediation.writeOpens {
+            for (name, flagsArgument) in [("open", UInt32(1)), ("openat", UInt32(2))] {
+                guard let nr = resolve(name), !mediation.always.contains(name) else { continue }
+                for (mask, value) in MediationRules.writeOpenConditions {
+                    try notify.add(actNotify, nr, [cmp(flagsArgument, SCMP_CMP_MASKED_EQ, mask, value)])
+                }
+            }
+            if let creat = resolve("creat") { try notify.add(actNotify, creat) }
+        }
+        if mediation.addressedSends, !mediation.always.contains("sendto"), let sendto = resolve("sendto") {
+            try notify.add(actNotify, sendto, [cmp(4, SCMP_CMP_NE, 0)])
+        }
+        if mediation.signalsBeyond {
+            for name in MediationRules.signalSyscalls where !mediation.always.contains(name) {
+                guard let nr = resolve(name) else { continue }
+                try notify.add(actNotify, nr, [cmp(0, SCMP_CMP_MASKED_EQ, low32, 1)])
+                if name == "kill" {
+                    // Negative targets: -1 (everything the caller may signal) and process groups.
+                    try notify.add(actNotify, nr, [cmp(0, SCMP_CMP_MASKED_EQ, 0x8000_0000, 0x8000_0000)])
+                }
+            }
+        }
     }
 
     private static func cmp(_ arg: UInt32, _ op: scmp_compare, _ a: UInt64, _ b: UInt64 = 0) -> scmp_arg_cmp {

@@ -635,9 +635,31 @@ static void ar_agent_main(const struct ar_spawn_config *c, int errfd, mode_t uma
         prog.filter = (struct sock_filter *)programs[i];
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) ar_fail(errfd, AR_STAGE_SECCOMP, errno, i);
     }
+    /* The mediation filter last: from here on the supervisor answers the mediated calls, so
+     * the listener goes out at once (sendmsg is never mediated) and the supervisor is serving
+     * before our execve, which may be mediated too. A killable wait: a notified caller that
+     * gets SIGKILL dies even if the supervisor never answers. */
+    if (c->seccomp_notify_bpf && c->seccomp_notify_bpf_len > 0) {
+        struct sock_fprog prog;
+        prog.len = (unsigned short)c->seccomp_notify_bpf_len;
+        prog.filter = (struct sock_filter *)c->seccomp_notify_bpf;
+        long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+        if (listener < 0 && errno == EINVAL)
+            listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        if (listener < 0) ar_fail(errfd, AR_STAGE_NOTIFY, errno, 0);
+        int sent = ar_send_fd(c->notify_socket, (int)listener);
+        if (sent < 0) ar_fail(errfd, AR_STAGE_NOTIFY, -sent, 1);
+        close((int)listener);
+        close(c->notify_socket);
+    }
 
     int first_error = ENOENT, saw_eacces = 0;
     for (size_t i = 0; i < c->n_exec_candidates; i++) {
+        /* Under mediation every execve is a record: skip the PATH entries that do not exist. */
+        if (c->seccomp_notify_bpf && i + 1 < c->n_exec_candidates && syscall(SYS_faccessat, AT_FDCWD, c->exec_candidates[i], F_OK, 0) < 0 &&
+            (errno == ENOENT || errno == ENOTDIR))
+            continue;
         syscall(SYS_execve, c->exec_candidates[i], c->argv, c->envp);
         int e = errno;
         if (e == EACCES) {
@@ -784,6 +806,7 @@ static _Noreturn void ar_init_main(const struct ar_spawn_config *c, int syncfd, 
         if (n < c->argv_area_len) memcpy(c->argv_area, name, n);
     }
     close(errfd);
+    if (c->seccomp_notify_bpf && c->notify_socket >= 0) close(c->notify_socket);
     (void)ar_drop_capabilities(c, 1);
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     (void)syscall(SYS_close_range, 0, 2, 0);
@@ -892,6 +915,7 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
         close(errp[0]);
         close(statusp[0]);
         if (c->pty_socket >= 0) close(c->pty_socket_parent);
+        if (c->seccomp_notify_bpf && c->notify_socket_parent >= 0) close(c->notify_socket_parent);
         ar_init_main(c, syncp[0], errp[1], statusp[1]);
     }
     int clone_errno = errno;
@@ -975,6 +999,37 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
         return -1;
     }
 
+    /* Mediation: the listener arrives before the agent's execve, which cannot complete until
+     * someone answers it; so wait for the listener or for a report, whichever comes first. */
+    int notify_served = 0;
+    if (c->seccomp_notify_bpf && c->notify_socket_parent >= 0) {
+        int listener = -1;
+        for (;;) {
+            struct pollfd fds[2] = {{c->notify_socket_parent, POLLIN, 0}, {errp[0], POLLIN, 0}};
+            int n = poll(fds, 2, -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) break;
+            if (fds[0].revents & POLLIN) listener = ar_receive_fd(c->notify_socket_parent);
+            break; /* a report, EOF, or the listener */
+        }
+        if (listener >= 0) {
+            int r = c->on_listener ? c->on_listener(listener, c->on_listener_context) : -ENOSYS;
+            if (r < 0) {
+                close(errp[0]);
+                close(syncp[1]);
+                close(statusp[0]);
+                ar_kill_and_reap(pidfd);
+                close(pidfd);
+                res->error.stage = AR_STAGE_NOTIFY;
+                res->error.err = -r;
+                res->error.index = 2;
+                return -1;
+            }
+            notify_served = 1;
+        }
+        /* Without a listener the agent failed before sending it: its report follows. */
+    }
+
     /* The child reports a failure, or the pipe reaches EOF when the agent's execve succeeds. */
     struct ar_spawn_error report;
     size_t got = 0;
@@ -1000,6 +1055,17 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
         close(pidfd);
         res->error.stage = AR_STAGE_SYNC;
         res->error.err = EIO;
+        return -1;
+    }
+
+    if (c->seccomp_notify_bpf && !notify_served) {
+        /* The agent exec'd without handing over its listener: never run unmediated. */
+        close(statusp[0]);
+        ar_kill_and_reap(pidfd);
+        close(pidfd);
+        res->error.stage = AR_STAGE_NOTIFY;
+        res->error.err = EIO;
+        res->error.index = 1;
         return -1;
     }
 

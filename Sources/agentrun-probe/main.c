@@ -191,7 +191,7 @@ ssize_t read_file(const char *path, char *buf, size_t cap)
 
 static const struct probe_command *const groups[] = {
     fs_commands, proc_commands, priv_commands, ns_commands, kern_commands,
-    sock_commands, tty_commands, res_commands, life_commands,
+    sock_commands, tty_commands, res_commands, life_commands, mediate_commands,
 };
 
 static void usage(void)

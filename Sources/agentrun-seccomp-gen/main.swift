@@ -29,18 +29,32 @@ func hex(_ bytes: [UInt8]) -> String {
 }
 
 func literal(_ filter: SeccompFilter) -> String {
-    """
-    SeccompFilter(
-                syscallHex: "\(hex(filter.syscallProgram))",
-                argumentHex: "\(hex(filter.argumentProgram))",
-                allowedCount: \(filter.allowedCount),
-                deniedCount: \(filter.deniedCount))
-    """
+    if filter.notifyProgram.isEmpty {
+        return """
+            SeccompFilter(
+                        syscallHex: "\(hex(filter.syscallProgram))",
+                        argumentHex: "\(hex(filter.argumentProgram))",
+                        allowedCount: \(filter.allowedCount),
+                        deniedCount: \(filter.deniedCount))
+            """
+    }
+    return """
+        SeccompFilter(
+                    syscallHex: "\(hex(filter.syscallProgram))",
+                    argumentHex: "\(hex(filter.argumentProgram))",
+                    allowedCount: \(filter.allowedCount),
+                    deniedCount: \(filter.deniedCount),
+                    notifyHex: "\(hex(filter.notifyProgram))",
+                    referenceSyscallHex: "\(hex(filter.referenceSyscallProgram))",
+                    referenceArgumentHex: "\(hex(filter.referenceArgumentProgram))")
+        """
 }
 
 do {
     let standard = try SeccompFilter.build()
     let noFilelessExec = try SeccompFilter.build(noFilelessExec: true)
+    let standardMediated = try SeccompFilter.build(mediation: .recordingDefault)
+    let noFilelessExecMediated = try SeccompFilter.build(noFilelessExec: true, mediation: .recordingDefault)
     let source = """
         // Generated at build time by agentrun-seccomp-gen (SeccompFilterPlugin). Do not edit.
         import AgentrunSeccomp
@@ -50,6 +64,10 @@ do {
             static let standard = \(literal(standard))
             /// No extra denies, executable memfds refused (profiles that execute nothing they write).
             static let noFilelessExec = \(literal(noFilelessExec))
+            /// The built-in profiles' mediation (`MediationRules.recordingDefault`).
+            static let defaultMediation = MediationRules.recordingDefault
+            static let standardMediated = \(literal(standardMediated))
+            static let noFilelessExecMediated = \(literal(noFilelessExecMediated))
         }
 
         """

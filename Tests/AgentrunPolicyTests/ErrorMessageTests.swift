@@ -24,7 +24,7 @@ import Testing
         Case(label: "key at the wrong level", yaml: "wall: 5m\n", line: 1, column: 1, keyPath: "wall",
              message: "unknown key 'wall'; 'wall' belongs in 'limits'; allowed: name, description, extends, filesystem, network, process, limits, syscalls, landlock, provenance, credentials, tools, mcp_servers"),
         Case(label: "unknown key without suggestion", yaml: "syscalls:\n  allow: [read]\n", line: 2, column: 3, keyPath: "syscalls.allow",
-             message: "unknown key 'allow'; allowed: deny"),
+             message: "unknown key 'allow'; allowed: deny, mediate"),
         Case(label: "list where mapping found", yaml: "filesystem:\n  system:\n    usr: true\n", line: 3, column: 5,
              keyPath: "filesystem.system", message: "expected a list of absolute paths, found a mapping"),
         Case(label: "mapping where list found", yaml: "limits: [wall]\n", line: 1, column: 9,

@@ -51,6 +51,7 @@ enum ar_stage {
     AR_STAGE_CLOSE_FDS = 28,
     AR_STAGE_PTY = 29,
     AR_STAGE_CGROUP = 30,       /* index = cgroup.procs fd */
+    AR_STAGE_NOTIFY = 31,       /* the mediation filter's listener: index 0 install, 1 hand-off, 2 supervisor */
 };
 
 /* Mount operations, executed in order inside a fresh tmpfs that becomes `/`. */
@@ -147,6 +148,18 @@ struct ar_spawn_config {
     size_t seccomp_bpf_len;
     const void *seccomp_bpf2;
     size_t seccomp_bpf2_len;
+
+    /* Syscall mediation: a third filter whose SECCOMP_RET_USER_NOTIF answers go to the
+     * supervisor. The agent installs it with a listener and sends the listener over
+     * notify_socket; ar_spawn receives it on notify_socket_parent and calls on_listener (which
+     * owns the fd from then on and must be serving notifications when it returns: the agent's
+     * own execve may be mediated) before it waits for the agent's execve. */
+    const void *seccomp_notify_bpf;
+    size_t seccomp_notify_bpf_len;
+    int32_t notify_socket;
+    int32_t notify_socket_parent;
+    int (*on_listener)(int listener, void *context); /* 0, or -errno to abort the launch */
+    void *on_listener_context;
 
     /* Terminal: when pty_socket >= 0, init opens a pty in the sandbox's devpts, sends the master
      * to the supervisor over pty_socket (SCM_RIGHTS), and the agent gets the slave as its

@@ -1,0 +1,578 @@
+import AgentrunOS
+import AgentrunPolicy
+import AgentrunProvenance
+import AgentrunSeccomp
+import CAgentrunShim
+import CSeccomp
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The supervisor's side of syscall mediation: one thread that receives the sandbox's seccomp
+/// notifications, decodes each call, decides it, records it, and answers.
+///
+/// Safety rules (DESIGN.md §2): a deny is always safe; an allow is SECCOMP_USER_NOTIF_FLAG_CONTINUE
+/// only where the kernel still holds the boundary (mount view, Landlock, network namespace), and
+/// such a record says `exact: false` when pointer arguments were read, because the kernel reads
+/// them again after us. With `exact_files` the supervisor opens files itself and injects the
+/// descriptor. NOTIF_ID_VALID is checked after every read of the agent's memory: a notification
+/// that is gone (the caller died or was interrupted) is neither answered nor recorded, and no
+/// /proc read about a recycled pid is trusted.
+///
+/// The loop waits with epoll on the listener, the sandbox init's pidfd and an eventfd (stop), on
+/// its own pthread: never the Swift concurrency pool. Every notification is answered before the
+/// next is received; a notified caller waits only for this thread.
+public final class SyscallNotifier: @unchecked Sendable {
+    /// The agent's first execve runs before its memory is readable by an unprivileged
+    /// supervisor (its mm is still init's, non-dumpable). Its arguments are the supervisor's own
+    /// strings at the same addresses (the child's memory is a copy of the supervisor's), so they
+    /// are known exactly; used only while the launch is under way, only for those addresses.
+    public struct InitialExec: Sendable {
+        var strings: [UInt64: String]
+        var words: [UInt64: UInt64]
+
+        public init(strings: [UInt64: String], words: [UInt64: UInt64]) {
+            self.strings = strings
+            self.words = words
+        }
+
+        func string(at address: UInt64) -> String? { strings[address] }
+        func word(at address: UInt64) -> UInt64? { words[address] }
+    }
+
+    public struct Configuration: Sendable {
+        public var policy: MediationPolicy
+        public var filter: SeccompFilter
+        public var profileDenied: Set<Int32>
+        /// Host ids of the agent (for files opened on its behalf).
+        public var agentHostUID: UInt32
+        public var agentHostGID: UInt32
+        /// Where Landlock lets the agent write (sandbox paths); nil without Landlock.
+        public var writableRoots: [String]?
+        public var initialExec: InitialExec?
+
+        public init(
+            policy: MediationPolicy, filter: SeccompFilter, profileDenied: Set<Int32>, agentHostUID: UInt32, agentHostGID: UInt32,
+            writableRoots: [String]?, initialExec: InitialExec?
+        ) {
+            self.policy = policy
+            self.filter = filter
+            self.profileDenied = profileDenied
+            self.agentHostUID = agentHostUID
+            self.agentHostGID = agentHostGID
+            self.writableRoots = writableRoots
+            self.initialExec = initialExec
+        }
+    }
+
+    private let listener: Int32
+    private let stopFD: Int32
+    private let configuration: Configuration
+    private let decider: MediationDecider
+    private let writer: ProvenanceWriter?
+    private var thread = pthread_t()
+    private var started = false
+    /// Set once the launch is over: the initial exec's known memory no longer applies.
+    private let launchOver = Atomic<Bool>(false)
+    /// First failure to record (the run stops: fail closed).
+    private let failure = Mutex<String?>(nil)
+    private let received = Atomic<Int>(0)
+    private let answered = Atomic<Int>(0)
+
+    // Loop-thread state.
+    private var names: [Int32: String] = [:]
+    private let scratch = UnsafeMutablePointer<CChar>.allocate(capacity: SyscallDecoder.scratchSize)
+    private var actors: [pid_t: Actor] = [:]
+
+    struct Actor {
+        var tgid: pid_t
+        var innerPID: Int64?
+        var exe: String?
+        var pidfd: Int32
+        var json: [String: JSONValue] = [:]
+    }
+
+    deinit { scratch.deallocate() }
+
+    public init(listener: Int32, configuration: Configuration, writer: ProvenanceWriter?) {
+        self.listener = listener
+        self.configuration = configuration
+        self.writer = writer
+        self.stopFD = ar_eventfd()
+        self.decider = MediationDecider(filter: configuration.filter, policy: configuration.policy, profileDenied: configuration.profileDenied)
+    }
+
+    /// Starts the loop thread; -errno when it cannot (the launch then fails: nothing may run
+    /// unanswered).
+    public func start(initPidfd: Int32) -> Int32 {
+        if stopFD < 0 { return stopFD }
+        let sizes = ar_notif_check_sizes()
+        if sizes < 0 { return sizes }
+        self.initPidfd = initPidfd
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { context in
+            let notifier = Unmanaged<SyscallNotifier>.fromOpaque(context!).takeRetainedValue()
+            notifier.run()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<SyscallNotifier>.fromOpaque(context).release()
+            return -rc
+        }
+        started = true
+        return 0
+    }
+
+    private var initPidfd: Int32 = -1
+
+    /// The launch finished: known initial-exec memory is no longer trusted.
+    public func launchFinished() { launchOver.store(true, ordering: .releasing) }
+
+    /// Stops the loop and waits for it. Pending callers (if any are left) get ENOSYS from the
+    /// kernel once the listener closes.
+    public func stop() {
+        if started {
+            var one: UInt64 = 1
+            _ = write(stopFD, &one, 8)
+            pthread_join(thread, nil)
+            started = false
+        }
+        close(listener)
+        if stopFD >= 0 { close(stopFD) }
+    }
+
+    /// Why recording failed, if it did: the supervisor stops the run.
+    public var recordingFailure: String? { failure.withLock { $0 } }
+
+    public var statistics: (received: Int, answered: Int) {
+        (received.load(ordering: .relaxed), answered.load(ordering: .relaxed))
+    }
+
+    // MARK: the loop
+
+    private enum Tag: UInt64 {
+        case listener = 1
+        case stop = 2
+        case initExit = 3
+    }
+
+    private func run() {
+        // Files opened for the agent are opened with its identity (exact_files).
+        let identity = ar_notifier_thread_identity(configuration.agentHostUID, configuration.agentHostGID)
+        let canOpen = identity == 0
+        // The caller and this thread hand the CPU to each other (Linux 6.6+; ignored before).
+        _ = ar_notif_sync_wakeup(listener)
+        let epoll = ar_epoll_create()
+        guard epoll >= 0 else { return }
+        defer { close(epoll) }
+        _ = ar_epoll_add(epoll, listener, Tag.listener.rawValue)
+        _ = ar_epoll_add(epoll, stopFD, Tag.stop.rawValue)
+        if initPidfd >= 0 { _ = ar_epoll_add(epoll, initPidfd, Tag.initExit.rawValue) }
+        var tags = [UInt64](repeating: 0, count: 4)
+        var events = [UInt32](repeating: 0, count: 4)
+        var listening = true
+        while listening {
+            let n = ar_epoll_wait_events(epoll, &tags, &events, 4, -1)
+            if n == -EINTR { continue }
+            if n < 0 { break }
+            for i in 0..<Int(n) {
+                switch Tag(rawValue: tags[i]) {
+                case .listener:
+                    // RECV blocks when nothing is pending, so receive only on EPOLLIN; a hang-up
+                    // alone means the filter has no users left (every sandboxed task is gone).
+                    if events[i] & 0x1 != 0 {
+                        var notification = ar_notif()
+                        if ar_notif_recv(listener, &notification) == 0 {
+                            received.add(1, ordering: .relaxed)
+                            handle(notification, canOpen: canOpen)
+                        }
+                    } else if events[i] & (0x8 | 0x10) != 0 {
+                        listening = false
+                    }
+                case .stop, .initExit:
+                    // Answer what is already queued, then go.
+                    drain(canOpen: canOpen)
+                    listening = false
+                case nil:
+                    break
+                }
+            }
+        }
+        for actor in actors.values where actor.pidfd >= 0 { close(actor.pidfd) }
+        actors.removeAll()
+    }
+
+    private func drain(canOpen: Bool) {
+        var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        while poll(&pfd, 1, 0) > 0, pfd.revents & Int16(POLLIN) != 0 {
+            var notification = ar_notif()
+            guard ar_notif_recv(listener, &notification) == 0 else { break }
+            received.add(1, ordering: .relaxed)
+            handle(notification, canOpen: canOpen)
+        }
+    }
+
+    // MARK: one notification
+
+    private func handle(_ n: ar_notif, canOpen: Bool) {
+        let args = [n.args.0, n.args.1, n.args.2, n.args.3, n.args.4, n.args.5]
+        let tid = pid_t(bitPattern: n.pid)
+        let name = syscallName(n.nr)
+        let decoder = SyscallDecoder(
+            tid: tid, initialExec: launchOver.load(ordering: .acquiring) ? nil : configuration.initialExec, scratch: scratch)
+
+        // 1. What the sandbox's own filters say.
+        if let refusal = decider.reference(nr: n.nr, arch: n.arch, ip: n.ip, args: args) {
+            let call = decoder.decode(name: name, args: args)
+            let actor = actor(tid)
+            guard ar_notif_id_valid(listener, n.id) == 0 else { return }
+            answer(n.id, error: refusal.errno)
+            record(call, actor: actor, decision: refusal, exact: true)
+            return
+        }
+
+        // 2. Decode, then decide on what was read.
+        var call = decoder.decode(name: name, args: args)
+        let actor = actor(tid)
+        var decision = MediationDecider.Decision.allowed
+        var resolvedPaths: [String] = []
+        if call.unreadable != nil {
+            decision = .init(allow: false, rule: "mediation.unreadable", errno: EPERM)
+        } else {
+            switch call.category {
+            case .exec:
+                let (paths, interpreter) = execPaths(call, tid: tid)
+                resolvedPaths = paths
+                call.interpreter = interpreter
+                if let denied = decider.execRule(paths: resolvedPaths) { decision = denied }
+            case .fileWrite where call.writes:
+                if !decider.denyWrite.isEmpty {
+                    resolvedPaths = writePaths(call, tid: tid)
+                    if let denied = decider.writeRule(paths: resolvedPaths) { decision = denied }
+                }
+            default:
+                break
+            }
+        }
+        guard ar_notif_id_valid(listener, n.id) == 0 else { return }
+        if resolvedPaths.count > 1, let path = call.path, let real = resolvedPaths.dropFirst().first(where: { $0 != path }) {
+            call.args["resolved"] = .string(real)
+        }
+
+        if !decision.allow {
+            answer(n.id, error: decision.errno)
+            record(call, actor: actor, decision: decision, exact: true)
+            return
+        }
+
+        // 3. Exact opens: the supervisor opens the file and hands over the descriptor.
+        if configuration.policy.exactFiles, case .fileWrite(open: true) = call.category, call.writes, let path = call.path {
+            performOpen(n, call: call, path: path, actor: actor, tid: tid, canOpen: canOpen)
+            return
+        }
+
+        // 4. Allowed: recorded first (a call never runs unrecorded), then continued.
+        if !record(call, actor: actor, decision: decision, exact: !call.readMemory) {
+            answer(n.id, error: EPERM)
+            return
+        }
+        answerContinue(n.id)
+        if call.category == .exec { forgetProcess(of: tid) }
+    }
+
+    private func performOpen(_ n: ar_notif, call: DecodedCall, path: String, actor: [String: JSONValue], tid: pid_t, canOpen: Bool) {
+        var call = call
+        call.args["via"] = nil
+        guard canOpen else {
+            answer(n.id, error: EPERM)
+            record(call, actor: actor, decision: .init(allow: false, rule: "mediation.unavailable", errno: EPERM), exact: true)
+            return
+        }
+        let umask = Self.umask(of: tid)
+        let result: Result<ExactOpen.Opened, ExactOpen.Failure>
+        if case .string(let raw)? = call.args["pathname"], let fd = SyscallDecoder.ownDescriptor(raw) {
+            result = reopen(tid: tid, fd: fd, flags: call.openFlags)
+        } else {
+            result = ExactOpen(tid: tid, writableRoots: configuration.writableRoots).open(
+                path: path, flags: call.openFlags, mode: call.openMode, umask: umask
+            ) { resolved in self.decider.writeRule(paths: [resolved]) }
+        }
+        guard ar_notif_id_valid(listener, n.id) == 0 else {
+            if case .success(let opened) = result { close(opened.fd) }
+            return
+        }
+        switch result {
+        case .success(let opened):
+            if opened.resolvedPath != path { call.args["resolved"] = .string(opened.resolvedPath) }
+            guard record(call, actor: actor, decision: .allowed, exact: true, via: true) else {
+                close(opened.fd)
+                answer(n.id, error: EPERM)
+                return
+            }
+            let injected = ar_notif_addfd_send(listener, n.id, opened.fd, call.openFlags & ExactOpen.oCloexec != 0 ? 1 : 0)
+            close(opened.fd)
+            if injected < 0 { answer(n.id, error: -injected == ENOENT ? EINTR : EMFILE) }
+            answered.add(1, ordering: .relaxed)
+        case .failure(.denied(let decision, let resolved)):
+            call.args["resolved"] = .string(resolved)
+            answer(n.id, error: decision.errno)
+            record(call, actor: actor, decision: decision, exact: true, via: true)
+        case .failure(.failed(let code)):
+            answer(n.id, error: code)
+            record(call, actor: actor, decision: .allowed, exact: true, via: true, errno: code)
+        }
+    }
+
+    /// /dev/stdout, /dev/fd/N, /proc/self/fd/N...: the caller's own descriptor N.
+    static func selfDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdin": return 0
+        case "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        default: break
+        }
+        for prefix in ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"] where path.hasPrefix(prefix) {
+            return Int32(path.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
+    /// Reopens the caller's own descriptor with new flags, as the kernel would for it.
+    private func reopen(tid: pid_t, fd: Int32, flags: UInt64) -> Result<ExactOpen.Opened, ExactOpen.Failure> {
+        let target = "/proc/\(tid)/fd/\(fd)"
+        let resolved = SyscallDecoder.link(target) ?? target
+        if let denied = decider.writeRule(paths: [resolved]) { return .failure(.denied(denied, resolvedPath: resolved)) }
+        let reopenFlags = (flags & ~(ExactOpen.oCreat | ExactOpen.oExcl)) | ExactOpen.oNoctty | ExactOpen.oCloexec
+        let opened = open(target, Int32(truncatingIfNeeded: reopenFlags))
+        guard opened >= 0 else { return .failure(.failed(errno)) }
+        return .success(.init(fd: opened, resolvedPath: resolved))
+    }
+
+    static func umask(of tid: pid_t) -> UInt64 {
+        guard let status = Self.readSmall("/proc/\(tid)/status") else { return 0o022 }
+        for line in status.split(separator: "\n") where line.hasPrefix("Umask:") {
+            let value = line.dropFirst(6).trimmingPrefix { $0 == " " || $0 == "\t" }
+            return UInt64(value, radix: 8) ?? 0o022
+        }
+        return 0o022
+    }
+
+    // MARK: paths the rules look at
+
+    /// The program as named, as resolved (symlinks, /proc/self/fd, execveat fds), and its `#!`
+    /// interpreters, up to the kernel's 4 levels.
+    private func execPaths(_ call: DecodedCall, tid: pid_t) -> ([String], String?) {
+        guard let path = call.path else { return ([], nil) }
+        var paths = [path]
+        var current = path
+        var first: String?
+        for _ in 0..<5 {
+            guard let (resolved, interpreter) = resolveProgram(current, tid: tid) else { break }
+            if !paths.contains(resolved) { paths.append(resolved) }
+            guard let interpreter else { break }
+            if first == nil { first = interpreter }
+            if !paths.contains(interpreter) { paths.append(interpreter) }
+            current = interpreter
+        }
+        return (paths, first)
+    }
+
+    /// The resolved path of a program inside the sandbox and the interpreter its `#!` names.
+    private func resolveProgram(_ path: String, tid: pid_t) -> (String, String?)? {
+        var fd: Int32
+        if let n = Self.selfDescriptor(path) ?? Self.procDescriptor(path) {
+            fd = ar_open_path("/proc/\(tid)/fd/\(n)", 0)
+        } else {
+            let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
+            guard root >= 0 else { return nil }
+            defer { close(root) }
+            fd = ar_openat2(root, String(path.drop { $0 == "/" }), ExactOpen.oPath | ExactOpen.oCloexec, 0, ExactOpen.resolveInRoot | ExactOpen.resolveNoMagiclinks)
+        }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let resolved = SyscallDecoder.link("/proc/self/fd/\(fd)") ?? path
+        var interpreter: String?
+        let readable = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if readable >= 0 {
+            var head = [UInt8](repeating: 0, count: 256)
+            let n = read(readable, &head, head.count)
+            close(readable)
+            if n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") {
+                let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
+                let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+                if let first = words.first { interpreter = String(decoding: first, as: UTF8.self) }
+            }
+        }
+        return (resolved, interpreter)
+    }
+
+    /// /proc/<n>/fd/<m> and /proc/<n>/task/<t>/fd/<m> name the caller's descriptor m when n is
+    /// the caller (the rules only need the file, which the caller holds open).
+    static func procDescriptor(_ path: String) -> Int32? {
+        let parts = path.split(separator: "/")
+        guard parts.count >= 4, parts[0] == "proc", parts[parts.count - 2] == "fd" else { return nil }
+        return Int32(parts[parts.count - 1])
+    }
+
+    /// Paths of a file-write call as named and with their directories resolved.
+    private func writePaths(_ call: DecodedCall, tid: pid_t) -> [String] {
+        var paths: [String] = []
+        for path in [call.path, call.secondPath].compactMap({ $0 }) {
+            paths.append(path)
+            if let n = Self.selfDescriptor(path) {
+                if let target = SyscallDecoder.link("/proc/\(tid)/fd/\(n)") { paths.append(target) }
+                continue
+            }
+            if let resolved = resolveInSandbox(path, tid: tid, followLast: call.name.hasPrefix("open") || call.name == "creat" || call.name == "truncate" || call.name.hasPrefix("chmod") || call.name == "fchmodat" || call.name == "fchmodat2" || call.name == "chown"), resolved != path {
+                paths.append(resolved)
+            }
+        }
+        return paths
+    }
+
+    /// `path` with symlinks resolved inside the sandbox: the file itself when it exists (and
+    /// `followLast`), else its directory resolved plus its name.
+    private func resolveInSandbox(_ path: String, tid: pid_t, followLast: Bool) -> String? {
+        let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
+        guard root >= 0 else { return nil }
+        defer { close(root) }
+        let relative = String(path.drop { $0 == "/" })
+        let resolve = ExactOpen.resolveInRoot | ExactOpen.resolveNoMagiclinks
+        if followLast {
+            let fd = ar_openat2(root, relative.isEmpty ? "." : relative, ExactOpen.oPath | ExactOpen.oCloexec, 0, resolve)
+            if fd >= 0 {
+                defer { close(fd) }
+                return SyscallDecoder.link("/proc/self/fd/\(fd)")
+            }
+        }
+        let (directory, name) = ExactOpen.split(relative)
+        let parent = ar_openat2(root, directory.isEmpty ? "." : directory, ExactOpen.oPath | ExactOpen.oDirectory | ExactOpen.oCloexec, 0, resolve)
+        guard parent >= 0 else { return nil }
+        defer { close(parent) }
+        guard let base = SyscallDecoder.link("/proc/self/fd/\(parent)") else { return nil }
+        return base == "/" ? "/" + name : base + "/" + name
+    }
+
+    // MARK: answers and records
+
+    private func answer(_ id: UInt64, error: Int32) {
+        _ = ar_notif_respond(listener, id, 0, error > 0 ? error : EPERM, 0)
+        answered.add(1, ordering: .relaxed)
+    }
+
+    private func answerContinue(_ id: UInt64) {
+        _ = ar_notif_respond(listener, id, 0, 0, 1)
+        answered.add(1, ordering: .relaxed)
+    }
+
+    /// Appends the record; false when it could not be (the call is then refused).
+    @discardableResult
+    private func record(
+        _ call: DecodedCall, actor: [String: JSONValue], decision: MediationDecider.Decision, exact: Bool, via: Bool = false,
+        errno: Int32? = nil
+    ) -> Bool {
+        guard let writer else { return true }
+        var args = call.args
+        if let second = call.secondPath { args["newpath"] = .string(second) }
+        var fields: [String: JSONValue] = [
+            "actor": .object(actor),
+            "decision": .string(decision.allow ? "allow" : "deny"),
+            "exact": .bool(exact),
+            "args": .object(args),
+        ]
+        if let rule = decision.rule { fields["rule"] = .string(rule) }
+        if !decision.allow { fields["errno"] = .string(SyscallArgumentNames.errno(decision.errno)) }
+        if let errno { fields["errno"] = .string(SyscallArgumentNames.errno(errno)) }
+        if let path = call.path { fields["path"] = .string(path) }
+        if let argv = call.argv { fields["argv"] = .array(argv.map(JSONValue.string)) }
+        if let keys = call.envKeys { fields["env_keys"] = .array(keys.map(JSONValue.string)) }
+        if let interpreter = call.interpreter { fields["interpreter"] = .string(interpreter) }
+        if let addr = call.addr { fields["addr"] = .object(addr) }
+        if !call.truncated.isEmpty { fields["truncated"] = .object(call.truncated) }
+        if let reason = call.unreadable { fields["unreadable"] = .string(reason) }
+        if via { fields["via"] = "supervisor" }
+        do {
+            _ = try writer.append("syscall." + call.name, fields)
+            return true
+        } catch {
+            failure.withLock { if $0 == nil { $0 = "\(error)" } }
+            return false
+        }
+    }
+
+    // MARK: names and actors
+
+    private func syscallName(_ nr: Int32) -> String {
+        if let name = names[nr] { return name }
+        var name = "syscall_\(nr)"
+        if let raw = seccomp_syscall_resolve_num_arch(0, nr) {
+            name = String(cString: raw)
+            free(raw)
+        }
+        names[nr] = name
+        return name
+    }
+
+    /// {pid, inner_pid, exe} of the calling thread, cached while its pidfd shows it alive
+    /// (a live task's tid cannot be reused) and until it executes something new.
+    private func actor(_ tid: pid_t) -> [String: JSONValue] {
+        if let cached = actors[tid] {
+            if cached.pidfd >= 0, ar_pidfd_send_signal(cached.pidfd, 0) == 0 {
+                return cached.json
+            }
+            if cached.pidfd >= 0 { close(cached.pidfd) }
+            actors[tid] = nil
+        }
+        var entry = Actor(tgid: tid, innerPID: nil, exe: SyscallDecoder.link("/proc/\(tid)/exe"), pidfd: -1)
+        if let status = Self.readSmall("/proc/\(tid)/status") {
+            for line in status.split(separator: "\n") {
+                if line.hasPrefix("Tgid:") {
+                    entry.tgid = pid_t(line.dropFirst(5).trimmingPrefix { $0 == " " || $0 == "\t" }) ?? tid
+                } else if line.hasPrefix("NSpid:") {
+                    entry.innerPID = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last.flatMap { Int64($0) }
+                }
+            }
+        }
+        // PIDFD_THREAD (O_EXCL) for threads that are not the leader.
+        entry.pidfd = ar_pidfd_open_task(tid, entry.tgid == tid ? 0 : 1)
+        entry.json = Self.actorJSON(tid, entry)
+        if entry.pidfd >= 0 {
+            if actors.count > 4096 { forgetAll() }
+            actors[tid] = entry
+        }
+        return entry.json
+    }
+
+    static func actorJSON(_ tid: pid_t, _ actor: Actor) -> [String: JSONValue] {
+        var out: [String: JSONValue] = ["pid": .int(Int64(tid))]
+        if let inner = actor.innerPID { out["inner_pid"] = .int(inner) }
+        if let exe = actor.exe { out["exe"] = .string(exe) }
+        return out
+    }
+
+    /// After an exec the process has a new image (and, when a thread exec'd, a new leader).
+    private func forgetProcess(of tid: pid_t) {
+        let tgid = actors[tid]?.tgid ?? tid
+        for (key, value) in actors where value.tgid == tgid || key == tid {
+            if value.pidfd >= 0 { close(value.pidfd) }
+            actors[key] = nil
+        }
+    }
+
+    private func forgetAll() {
+        for value in actors.values where value.pidfd >= 0 { close(value.pidfd) }
+        actors.removeAll()
+    }
+
+    static func readSmall(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+}
