@@ -15,6 +15,8 @@
  * supervisor also reads the first pointer argument (256 bytes) of each call as seccomp_unotify(2)
  * says to: open /proc/PID/mem, SECCOMP_IOCTL_NOTIF_ID_VALID, pread, NOTIF_ID_VALID again — the
  * least a supervisor that records path arguments must do. -p waits in poll(2) on the listener before each receive, as an event loop does.
+ * -s sets SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP on the listener (Linux 6.6+), as agentrun does: the
+ * caller and the supervisor hand the CPU to each other instead of waking across CPUs.
  *
  * Baseline mode `filter`: no fork, no listener: sets no_new_privs, loads a one-rule filter
  * (default allow; SCMP_ACT_ERRNO(EPERM) for acct(2), which nobody calls) and execs PROGRAM.
@@ -160,7 +162,11 @@ static void *reaper(void *unused) {
     return NULL;
 }
 
-static int run_mediated(int index, int use_poll, int read_memory, char **program) {
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+
+static int run_mediated(int index, int use_poll, int read_memory, int sync_wakeup, char **program) {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) die("socketpair", errno);
 
@@ -194,6 +200,7 @@ static int run_mediated(int index, int use_poll, int read_memory, char **program
     close(pair[1]);
     int listener = receive_fd(pair[0]);
     close(pair[0]);
+    if (sync_wakeup && ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, 1UL) != 0) die("SECCOMP_IOCTL_NOTIF_SET_FLAGS", errno);
 
     loop_thread = pthread_self();
     pthread_t reaper_thread;
@@ -270,11 +277,12 @@ static int run_mediated(int index, int use_poll, int read_memory, char **program
 }
 
 int main(int argc, char **argv) {
-    int use_poll = 0, read_memory = 0, option;
-    while ((option = getopt(argc, argv, "+pr")) != -1) {
+    int use_poll = 0, read_memory = 0, sync_wakeup = 0, option;
+    while ((option = getopt(argc, argv, "+prs")) != -1) {
         switch (option) {
         case 'p': use_poll = 1; break;
         case 'r': read_memory = 1; break;
+        case 's': sync_wakeup = 1; break;
         default: usage();
         }
     }
@@ -282,10 +290,10 @@ int main(int argc, char **argv) {
     const char *mode = argv[optind];
     char **program = &argv[optind + 2];
     if (strcmp(mode, "filter") == 0) {
-        if (use_poll || read_memory) usage();
+        if (use_poll || read_memory || sync_wakeup) usage();
         run_filter(program);
     }
     for (int i = 0; i < (int)(sizeof modes / sizeof modes[0]); i++)
-        if (strcmp(mode, modes[i].mode) == 0) return run_mediated(i, use_poll, read_memory, program);
+        if (strcmp(mode, modes[i].mode) == 0) return run_mediated(i, use_poll, read_memory, sync_wakeup, program);
     usage();
 }

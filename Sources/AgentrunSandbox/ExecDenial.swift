@@ -24,11 +24,14 @@ import Glibc
 /// name, best-effort, and its records say `exact: false` for what it let through. deny_exec keeps
 /// an agent from running the installed programs it names; it does not stop an agent that
 /// writes its own code.
-enum ExecDenial {
-    struct DeniedFile: Hashable {
-        var path: String
-        var device: UInt64
-        var inode: UInt64
+public enum ExecDenial {
+    public struct DeniedFile: Hashable, Sendable {
+        public var path: String
+        public var device: UInt64
+        public var inode: UInt64
+        public var size: Int64
+        /// The deny_exec rule that names it.
+        public var rule: String
     }
 
     static let searchDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
@@ -52,7 +55,8 @@ enum ExecDenial {
                 }
                 for candidate in candidates {
                     guard let real = Files.realPath(candidate), let st = Files.status(real), st.st_mode & S_IFMT == S_IFREG else { continue }
-                    found.insert(DeniedFile(path: real, device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+                    if found.contains(where: { $0.path == real }) { continue }
+                    found.insert(DeniedFile(path: real, device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size), rule: rule.id))
                 }
             }
         }

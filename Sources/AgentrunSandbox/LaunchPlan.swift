@@ -71,6 +71,8 @@ public struct LaunchPlan: Sendable {
     public var mediation: MediationPolicy = .init()
     /// Syscall numbers of the profile's `syscalls.deny` (their refusals cite that rule).
     public var profileDenied: Set<Int32> = []
+    /// The files deny_exec names, found when the run was planned (by inode and content too).
+    public var execDenied: [ExecDenial.DeniedFile] = []
 
     // CLONE_* flags.
     static let newNS: UInt64 = 0x0002_0000
@@ -119,12 +121,14 @@ public enum LaunchPlanner {
         }
 
         let seccomp = try seccompFilter(for: profile)
+        var execDenied: [ExecDenial.DeniedFile] = []
         if !profile.syscalls.mediate.denyExec.isEmpty, let current = landlock {
             let denied = ExecDenial.deniedFiles(
                 profile.syscalls.mediate.denyExec,
                 searchPath: (request.hostEnvironment["PATH"] ?? "").split(separator: ":").map(String.init).filter { $0.hasPrefix("/") })
             // Read-only host paths mounted at the same place (see ExecDenial for why not others).
             landlock = ExecDenial.apply(to: current, denied: denied, systemPaths: profile.filesystem.system + profile.filesystem.readOnly)
+            execDenied = denied
             notes.append("deny_exec: Landlock refuses \(denied.count) program files (\(denied.prefix(6).map(\.path).joined(separator: ", "))\(denied.count > 6 ? ", ..." : ""))")
         }
 
@@ -182,6 +186,7 @@ public enum LaunchPlanner {
             execLocations: profile.filesystem.exec.sorted().map(\.rawValue).joined(separator: ", "),
             notes: notes)
         plan.mediation = profile.syscalls.mediate
+        plan.execDenied = execDenied
         plan.profileDenied = Set(profile.syscalls.deny.compactMap(SeccompFilter.resolve))
         if !profile.syscalls.mediate.denyExec.isEmpty && landlock == nil {
             // deny_exec is exact only because Landlock refuses the files too.

@@ -87,7 +87,7 @@ public enum SandboxRun {
                     configuration: .init(
                         policy: plan.mediation, filter: plan.seccomp, profileDenied: plan.profileDenied,
                         agentHostUID: plan.identity.hostUID, agentHostGID: plan.identity.hostGID, writableRoots: writable,
-                        initialExec: known),
+                        initialExec: known, execDenied: plan.execDenied),
                     writer: recorder?.writer)
                 let started = notifier.start(initPidfd: -1)
                 if started < 0 {

@@ -52,11 +52,14 @@ public final class SyscallNotifier: @unchecked Sendable {
         /// Where Landlock lets the agent write (sandbox paths); nil without Landlock.
         public var writableRoots: [String]?
         public var initialExec: InitialExec?
+        /// The files deny_exec names (found at launch): matched by inode and by content too.
+        public var execDenied: [ExecDenial.DeniedFile] = []
 
         public init(
             policy: MediationPolicy, filter: SeccompFilter, profileDenied: Set<Int32>, agentHostUID: UInt32, agentHostGID: UInt32,
-            writableRoots: [String]?, initialExec: InitialExec?
+            writableRoots: [String]?, initialExec: InitialExec?, execDenied: [ExecDenial.DeniedFile] = []
         ) {
+            self.execDenied = execDenied
             self.policy = policy
             self.filter = filter
             self.profileDenied = profileDenied
@@ -243,10 +246,28 @@ public final class SyscallNotifier: @unchecked Sendable {
         } else {
             switch call.category {
             case .exec:
-                let (paths, interpreter) = execPaths(call, tid: tid)
-                resolvedPaths = paths
+                var (paths, interpreter, sameFile) = execPaths(call, tid: tid)
                 call.interpreter = interpreter
-                if let denied = decider.execRule(paths: resolvedPaths) { decision = denied }
+                // The dynamic loader run as a program maps the program named in its arguments
+                // without an execve (and Landlock checks no mmap): judge that program too.
+                if let loaded = Self.loadedProgram(paths: paths, argv: call.argv ?? []) {
+                    let decoder = SyscallDecoder(tid: tid, initialExec: nil, scratch: scratch)
+                    let path = decoder.resolve(loaded, dirfd: SyscallDecoder.atFDCWD)
+                    call.args["loader_program"] = .string(path)
+                    paths.append(path)
+                    if let program = resolveProgram(path, tid: tid) {
+                        if program.resolved != path { paths.append(program.resolved) }
+                        sameFile = sameFile ?? program.deniedBy
+                    }
+                }
+                resolvedPaths = paths
+                if let denied = decider.execRule(paths: resolvedPaths) {
+                    decision = denied
+                } else if let denied = sameFile {
+                    // Another name (hard link, rename) or a copy of a denied program.
+                    decision = .init(allow: false, rule: denied.rule, errno: decider.errno)
+                    call.args["same_file_as"] = .string(denied.path)
+                }
             case .fileWrite where call.writes:
                 if !decider.denyWrite.isEmpty {
                     resolvedPaths = writePaths(call, tid: tid)
@@ -363,24 +384,52 @@ public final class SyscallNotifier: @unchecked Sendable {
 
     /// The program as named, as resolved (symlinks, /proc/self/fd, execveat fds), and its `#!`
     /// interpreters, up to the kernel's 4 levels.
-    private func execPaths(_ call: DecodedCall, tid: pid_t) -> ([String], String?) {
-        guard let path = call.path else { return ([], nil) }
+    private func execPaths(_ call: DecodedCall, tid: pid_t) -> ([String], String?, ExecDenial.DeniedFile?) {
+        guard let path = call.path else { return ([], nil, nil) }
         var paths = [path]
         var current = path
         var first: String?
+        var sameFile: ExecDenial.DeniedFile?
         for _ in 0..<5 {
-            guard let (resolved, interpreter) = resolveProgram(current, tid: tid) else { break }
-            if !paths.contains(resolved) { paths.append(resolved) }
-            guard let interpreter else { break }
+            guard let program = resolveProgram(current, tid: tid) else { break }
+            sameFile = sameFile ?? program.deniedBy
+            if !paths.contains(program.resolved) { paths.append(program.resolved) }
+            guard let interpreter = program.interpreter else { break }
             if first == nil { first = interpreter }
             if !paths.contains(interpreter) { paths.append(interpreter) }
             current = interpreter
         }
-        return (paths, first)
+        return (paths, first, sameFile)
+    }
+
+    /// When the program is the dynamic loader (`ld-linux-x86-64.so.2 PROGRAM ARGS`), the program
+    /// it will load: the first argument that is not one of ld.so's options.
+    static func loadedProgram(paths: [String], argv: [String]) -> String? {
+        let isLoader = paths.contains { path in
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            return name.hasPrefix("ld-linux") || name.hasPrefix("ld64.so") || name == "ld.so" || (name.hasPrefix("ld-") && name.contains(".so"))
+        }
+        guard isLoader else { return nil }
+        let withValue: Set<String> = [
+            "--library-path", "--preload", "--audit", "--argv0", "--inhibit-rpath", "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask",
+        ]
+        var i = 1
+        while i < argv.count {
+            let arg = argv[i]
+            if withValue.contains(arg) {
+                i += 2
+            } else if arg.hasPrefix("--") {
+                if arg == "--" { return i + 1 < argv.count ? argv[i + 1] : nil }
+                i += 1
+            } else {
+                return arg
+            }
+        }
+        return nil
     }
 
     /// The resolved path of a program inside the sandbox and the interpreter its `#!` names.
-    private func resolveProgram(_ path: String, tid: pid_t) -> (String, String?)? {
+    private func resolveProgram(_ path: String, tid: pid_t) -> (resolved: String, interpreter: String?, deniedBy: ExecDenial.DeniedFile?)? {
         var fd: Int32
         if let n = Self.selfDescriptor(path) ?? Self.procDescriptor(path) {
             fd = ar_open_path("/proc/\(tid)/fd/\(n)", 0)
@@ -394,10 +443,24 @@ public final class SyscallNotifier: @unchecked Sendable {
         defer { close(fd) }
         let resolved = SyscallDecoder.link("/proc/self/fd/\(fd)") ?? path
         var interpreter: String?
+        var deniedBy: ExecDenial.DeniedFile?
         let readable = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        var st = stat()
+        if !configuration.execDenied.isEmpty, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+            for denied in configuration.execDenied where denied.size == Int64(st.st_size) {
+                if denied.device == UInt64(st.st_dev) && denied.inode == UInt64(st.st_ino) {
+                    deniedBy = denied
+                    break
+                }
+                if readable >= 0, Self.sameContent(readable, denied.path) {
+                    deniedBy = denied
+                    break
+                }
+            }
+        }
         if readable >= 0 {
             var head = [UInt8](repeating: 0, count: 256)
-            let n = read(readable, &head, head.count)
+            let n = pread(readable, &head, head.count, 0)
             close(readable)
             if n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") {
                 let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
@@ -405,7 +468,26 @@ public final class SyscallNotifier: @unchecked Sendable {
                 if let first = words.first { interpreter = String(decoding: first, as: UTF8.self) }
             }
         }
-        return (resolved, interpreter)
+        return (resolved, interpreter, deniedBy)
+    }
+
+    /// Whether the open file `fd` has the same bytes as the host file `path` (sizes are equal).
+    /// A copy of a denied program is the same program under another inode.
+    static func sameContent(_ fd: Int32, _ path: String) -> Bool {
+        let other = open(path, O_RDONLY | O_CLOEXEC)
+        guard other >= 0 else { return false }
+        defer { close(other) }
+        var a = [UInt8](repeating: 0, count: 65536)
+        var b = [UInt8](repeating: 0, count: 65536)
+        var offset: Int = 0
+        while true {
+            let n = pread(fd, &a, a.count, off_t(offset))
+            let m = pread(other, &b, b.count, off_t(offset))
+            if n != m || n < 0 { return false }
+            if n == 0 { return true }
+            if memcmp(a, b, n) != 0 { return false }
+            offset += n
+        }
     }
 
     /// /proc/<n>/fd/<m> and /proc/<n>/task/<t>/fd/<m> name the caller's descriptor m when n is

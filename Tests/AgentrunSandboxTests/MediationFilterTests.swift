@@ -164,6 +164,11 @@ struct MediationFilterTests {
         #expect(SyscallNotifier.selfDescriptor("/dev/stdout") == 1)
         #expect(SyscallNotifier.selfDescriptor("/proc/self/fd/7") == 7)
         #expect(SyscallNotifier.selfDescriptor("/workspace/x") == nil)
+        let loader = ["/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"]
+        #expect(SyscallNotifier.loadedProgram(paths: loader, argv: ["ld.so", "/usr/bin/curl", "-s"]) == "/usr/bin/curl")
+        #expect(SyscallNotifier.loadedProgram(paths: loader, argv: ["ld.so", "--library-path", "/x", "--inhibit-cache", "curl"]) == "curl")
+        #expect(SyscallNotifier.loadedProgram(paths: loader, argv: ["ld.so", "--list"]) == nil)
+        #expect(SyscallNotifier.loadedProgram(paths: ["/usr/bin/ls"], argv: ["ls", "/usr/bin/curl"]) == nil)
         for normal in ["/", "/a", "/a/b", "/.env", "/a/..b", "/a/b.", "/...", "/a/.git/x"] {
             #expect(SyscallDecoder.isNormal(normal), "\(normal)")
         }
