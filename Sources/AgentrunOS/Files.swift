@@ -39,6 +39,20 @@ public enum Files {
         return String(cString: resolved)
     }
 
+    /// The names in a directory except `.` and `..`, unsorted; nil when it cannot be listed.
+    public static func entries(_ directory: String) -> [String]? {
+        guard let dir = opendir(directory) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// The text of a symlink.
     public static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4097)

@@ -79,7 +79,7 @@ struct ExactOpen {
         }
         if target >= 0 {
             defer { close(target) }
-            let resolved = SyscallDecoder.link("/proc/self/fd/\(target)") ?? path
+            let resolved = Files.readLink("/proc/self/fd/\(target)") ?? path
             if let decision = check(resolved) { return .failure(.denied(decision, resolvedPath: resolved)) }
             if let refusal = refusal(of: target, resolved: resolved) { return .failure(.failed(refusal)) }
             // 2. Reopen that very file with the agent's flags (O_CREAT is moot: it exists).
@@ -104,7 +104,7 @@ struct ExactOpen {
         let parent = ar_openat2(root, directory.isEmpty ? "." : directory, Self.oPath | Self.oDirectory | Self.oCloexec, 0, resolve)
         guard parent >= 0 else { return .failure(.failed(-parent)) }
         defer { close(parent) }
-        let parentPath = SyscallDecoder.link("/proc/self/fd/\(parent)") ?? ("/" + directory)
+        let parentPath = Files.readLink("/proc/self/fd/\(parent)") ?? ("/" + directory)
         let resolved = parentPath == "/" ? "/" + name : parentPath + "/" + name
         if let decision = check(resolved) { return .failure(.denied(decision, resolvedPath: resolved)) }
         if let roots = writableRoots, !roots.contains(where: { Paths.isWithin(resolved, $0) || resolved == $0 }) {

@@ -108,6 +108,21 @@ struct SyscallDecoder {
         return initialExec?.word(at: address)
     }
 
+    /// The number of entries of a NULL-terminated pointer array, read 4 KiB at a time (an argv
+    /// can hold hundreds of thousands of pointers).
+    private func count(at address: UInt64, from start: Int) -> Int {
+        var index = start
+        var chunk = [UInt64](repeating: 0, count: 512)
+        while index < 1 << 22 {
+            let n = chunk.withUnsafeMutableBytes { ar_read_memory(tid, address + UInt64(index * 8), $0.baseAddress, 4096) }
+            if n < 8 { return index }
+            let words = n / 8
+            if let zero = chunk[0..<words].firstIndex(of: 0) { return index + zero }
+            index += words
+        }
+        return index
+    }
+
     /// A NULL-terminated array of strings (argv, envp), within the limits.
     func stringArray(at address: UInt64, field: String, into call: inout DecodedCall) throws(Unreadable) -> [String] {
         call.readMemory = true
@@ -121,9 +136,7 @@ struct SyscallDecoder {
             }
             if pointer == 0 { break }
             if items.count >= Self.argvCountLimit || bytes >= Self.argvBytesLimit {
-                var count = index
-                while count < 1 << 20, let p = word(at: address + UInt64(count * 8)), p != 0 { count += 1 }
-                call.truncated[field] = .int(Int64(count))
+                call.truncated[field] = .int(Int64(count(at: address, from: index)))
                 break
             }
             let item = try string(at: pointer, field: "\(field)[\(index)]", limit: Self.argvItemLimit, into: &call)
@@ -142,7 +155,7 @@ struct SyscallDecoder {
             if let target = magicTarget(raw) { return target }
         }
         if raw.hasPrefix("/") { return Self.isNormal(raw) ? raw : Paths.normalize(raw) }
-        let base = dirfd == Self.atFDCWD ? Self.link("/proc/\(tid)/cwd") : Self.link("/proc/\(tid)/fd/\(dirfd)")
+        let base = dirfd == Self.atFDCWD ? Files.readLink("/proc/\(tid)/cwd") : Files.readLink("/proc/\(tid)/fd/\(dirfd)")
         guard let base else { return raw }
         return raw.isEmpty ? base : Paths.normalize(base + "/" + raw)
     }
@@ -192,7 +205,7 @@ struct SyscallDecoder {
         } else {
             return nil
         }
-        let target = link.isEmpty ? "/" : Self.link(link)
+        let target = link.isEmpty ? "/" : Files.readLink(link)
         guard let target, target.hasPrefix("/") else { return nil }
         let rest = parts.dropFirst(consumed).joined(separator: "/")
         return Paths.normalize(rest.isEmpty ? target : target + "/" + rest)
@@ -231,14 +244,6 @@ struct SyscallDecoder {
         return previous != UInt8(ascii: "/") || path.utf8.count == 1 ? (dots != 1 && dots != 2) : false
     }
 
-    static func link(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink(path, &buffer, 4096)
-        guard n >= 0 else { return nil }
-        return buffer.withUnsafeBufferPointer { raw in
-            String(decoding: UnsafeRawBufferPointer(start: raw.baseAddress, count: n), as: UTF8.self)
-        }
-    }
 
     static func dirfd(_ value: UInt64) -> (Int32, JSONValue) {
         let fd = Int32(truncatingIfNeeded: value)
@@ -305,7 +310,7 @@ struct SyscallDecoder {
                 if flags & 0x1000 != 0, case .string(let raw)? = call.args["pathname"], raw.isEmpty {
                     let fd = Int32(truncatingIfNeeded: a[0])
                     call.emptyPathFD = fd
-                    call.path = Self.link("/proc/\(tid)/fd/\(fd)") ?? call.path
+                    call.path = Files.readLink("/proc/\(tid)/fd/\(fd)") ?? call.path
                 }
             }
             call.argv = try stringArray(at: a[offset + 1], field: "argv", into: &call)

@@ -363,7 +363,7 @@ public final class SyscallNotifier: @unchecked Sendable {
     /// Reopens the caller's own descriptor with new flags, as the kernel would for it.
     private func reopen(tid: pid_t, fd: Int32, flags: UInt64) -> Result<ExactOpen.Opened, ExactOpen.Failure> {
         let target = "/proc/\(tid)/fd/\(fd)"
-        let resolved = SyscallDecoder.link(target) ?? target
+        let resolved = Files.readLink(target) ?? target
         if let denied = decider.writeRule(paths: [resolved]) { return .failure(.denied(denied, resolvedPath: resolved)) }
         let reopenFlags = (flags & ~(ExactOpen.oCreat | ExactOpen.oExcl)) | ExactOpen.oNoctty | ExactOpen.oCloexec
         let opened = open(target, Int32(truncatingIfNeeded: reopenFlags))
@@ -441,12 +441,15 @@ public final class SyscallNotifier: @unchecked Sendable {
         }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let resolved = SyscallDecoder.link("/proc/self/fd/\(fd)") ?? path
+        let resolved = Files.readLink("/proc/self/fd/\(fd)") ?? path
         var interpreter: String?
         var deniedBy: ExecDenial.DeniedFile?
-        let readable = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        // Only regular files are read: opening a device here would open the supervisor's own
+        // (/dev/tty is the opener's terminal), and a FIFO could block.
         var st = stat()
-        if !configuration.execDenied.isEmpty, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return (resolved, nil, nil) }
+        let readable = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if !configuration.execDenied.isEmpty {
             for denied in configuration.execDenied where denied.size == Int64(st.st_size) {
                 if denied.device == UInt64(st.st_dev) && denied.inode == UInt64(st.st_ino) {
                     deniedBy = denied
@@ -504,7 +507,7 @@ public final class SyscallNotifier: @unchecked Sendable {
         for path in [call.path, call.secondPath].compactMap({ $0 }) {
             paths.append(path)
             if let n = Self.selfDescriptor(path) {
-                if let target = SyscallDecoder.link("/proc/\(tid)/fd/\(n)") { paths.append(target) }
+                if let target = Files.readLink("/proc/\(tid)/fd/\(n)") { paths.append(target) }
                 continue
             }
             if let resolved = resolveInSandbox(path, tid: tid, followLast: call.name.hasPrefix("open") || call.name == "creat" || call.name == "truncate" || call.name.hasPrefix("chmod") || call.name == "fchmodat" || call.name == "fchmodat2" || call.name == "chown"), resolved != path {
@@ -526,14 +529,14 @@ public final class SyscallNotifier: @unchecked Sendable {
             let fd = ar_openat2(root, relative.isEmpty ? "." : relative, ExactOpen.oPath | ExactOpen.oCloexec, 0, resolve)
             if fd >= 0 {
                 defer { close(fd) }
-                return SyscallDecoder.link("/proc/self/fd/\(fd)")
+                return Files.readLink("/proc/self/fd/\(fd)")
             }
         }
         let (directory, name) = ExactOpen.split(relative)
         let parent = ar_openat2(root, directory.isEmpty ? "." : directory, ExactOpen.oPath | ExactOpen.oDirectory | ExactOpen.oCloexec, 0, resolve)
         guard parent >= 0 else { return nil }
         defer { close(parent) }
-        guard let base = SyscallDecoder.link("/proc/self/fd/\(parent)") else { return nil }
+        guard let base = Files.readLink("/proc/self/fd/\(parent)") else { return nil }
         return base == "/" ? "/" + name : base + "/" + name
     }
 
@@ -607,7 +610,7 @@ public final class SyscallNotifier: @unchecked Sendable {
             if cached.pidfd >= 0 { close(cached.pidfd) }
             actors[tid] = nil
         }
-        var entry = Actor(tgid: tid, innerPID: nil, exe: SyscallDecoder.link("/proc/\(tid)/exe"), pidfd: -1)
+        var entry = Actor(tgid: tid, innerPID: nil, exe: Files.readLink("/proc/\(tid)/exe"), pidfd: -1)
         if let status = Self.readSmall("/proc/\(tid)/status") {
             for line in status.split(separator: "\n") {
                 if line.hasPrefix("Tgid:") {
