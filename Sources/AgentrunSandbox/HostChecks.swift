@@ -89,8 +89,13 @@ public enum HostChecks {
         if !missing.isEmpty {
             return Check(name: "seccomp", status: .fail, detail: "missing actions: \(missing.joined(separator: ", "))", fix: "use a newer kernel")
         }
-        let notify = list.contains("user_notif") ? "user notification available" : "no user notification (syscall mediation will be unavailable)"
-        return Check(name: "seccomp", status: list.contains("user_notif") ? .ok : .warn, detail: "filters available; \(notify)")
+        guard list.contains("user_notif") else {
+            return Check(
+                name: "seccomp", status: .fail,
+                detail: "filters available, but no user notification: profiles with syscalls.mediate (the built-in ones record exec, network, file writes, denied calls and signals) refuse to start",
+                fix: "use Linux 5.9 or later (6.6+ for synchronous wake-up), or a profile with `syscalls: {mediate: {record: []}}`")
+        }
+        return Check(name: "seccomp", status: .ok, detail: "filters available; user notification available (syscall mediation)")
     }
 
     static func cgroup(host: HostInfo) -> Check {

@@ -236,7 +236,8 @@ extension LaunchPlan {
         } else {
             lines.append("landlock: off")
         }
-        lines.append("seccomp: native arch only, \(seccomp.allowedCount) syscalls allowed, \(seccomp.deniedCount) refused with EPERM, others ENOSYS; argument rules for ioctl, socket, clone, unshare, personality; \(seccomp.instructionCount) BPF instructions")
+        lines.append("seccomp: native arch only, \(seccomp.allowedCount) syscalls allowed, \(seccomp.deniedCount) refused with EPERM, others ENOSYS; argument rules for ioctl, socket, clone, unshare, personality; \(seccomp.instructionCount) BPF instructions"
+            + (seccomp.notifyProgram.isEmpty ? "" : "; a third filter sends the mediated calls to the supervisor (refusals answered there, with a record)"))
         lines.append("capabilities: all dropped; no_new_privs; securebits 0x\(String(securebits, radix: 16))")
         lines.append("rlimits: " + rlimits.map { "\($0.name)=\($0.soft == .max ? "unlimited" : String($0.soft))" }.joined(separator: " "))
         if let cgroup { lines.append(cgroup.summary) }

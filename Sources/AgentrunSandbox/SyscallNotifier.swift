@@ -288,6 +288,14 @@ public final class SyscallNotifier: @unchecked Sendable {
             return
         }
 
+        // A program that does not exist (a shell trying each PATH directory) fails here as it
+        // would in the kernel, and its record says so instead of an allow that did nothing.
+        if call.category == .exec, resolvedPaths.count == 1, let path = call.path, let missing = Self.missing(path, tid: tid) {
+            answer(n.id, error: missing)
+            record(call, actor: actor, decision: decision, exact: true, errno: missing)
+            return
+        }
+
         // 3. Exact opens: the supervisor opens the file and hands over the descriptor.
         if configuration.policy.exactFiles, case .fileWrite(open: true) = call.category, call.writes, let path = call.path {
             performOpen(n, call: call, path: path, actor: actor, tid: tid, canOpen: canOpen)
@@ -491,6 +499,19 @@ public final class SyscallNotifier: @unchecked Sendable {
             if memcmp(a, b, n) != 0 { return false }
             offset += n
         }
+    }
+
+    /// ENOENT or ENOTDIR when `path` names nothing inside the sandbox, else nil.
+    static func missing(_ path: String, tid: pid_t) -> Int32? {
+        let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
+        guard root >= 0 else { return nil }
+        defer { close(root) }
+        let fd = ar_openat2(root, String(path.drop { $0 == "/" }), ExactOpen.oPath | ExactOpen.oCloexec, 0, ExactOpen.resolveInRoot | ExactOpen.resolveNoMagiclinks)
+        if fd >= 0 {
+            close(fd)
+            return nil
+        }
+        return fd == -ENOENT || fd == -ENOTDIR ? -fd : nil
     }
 
     /// /proc/<n>/fd/<m> and /proc/<n>/task/<t>/fd/<m> name the caller's descriptor m when n is
