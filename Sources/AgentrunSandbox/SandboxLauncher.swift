@@ -74,11 +74,12 @@ public struct TerminalPlan: Sendable, Equatable {
 /// Must run on the main thread: the sandbox's PR_SET_PDEATHSIG follows the thread that cloned it.
 public enum SandboxLauncher {
     /// - Parameter mediation: when the plan mediates syscalls, starts serving the listener the
-    ///   agent hands over (before its execve, which may itself be mediated) with the agent's
-    ///   known initial-exec memory; returns 0 or -errno. It owns the listener.
+    ///   agent hands over (before its execve, which may itself be mediated), given the init's
+    ///   pidfd (borrowed) and the agent's known initial-exec memory; returns 0 or -errno. It owns
+    ///   the listener.
     public static func spawn(
         _ plan: LaunchPlan, cgroup: RunCgroup? = nil, terminal: TerminalPlan? = nil,
-        mediation: ((Int32, SyscallNotifier.InitialExec) -> Int32)? = nil
+        mediation: ((Int32, Int32, SyscallNotifier.InitialExec) -> Int32)? = nil
     ) throws(LaunchError) -> SandboxProcess {
         let arena = CArena()
         defer { arena.free() }
@@ -211,10 +212,10 @@ public enum SandboxLauncher {
             config.notify_socket = notifySocket[1]
             config.notify_socket_parent = notifySocket[0]
             let known = initialExec(candidates: candidates, count: plan.execCandidates.count, argv: argv, envp: envp)
-            let box = Unmanaged.passRetained(ListenerCallback { listener in mediation(listener, known) })
+            let box = Unmanaged.passRetained(ListenerCallback { listener, pidfd in mediation(listener, pidfd, known) })
             listenerBox = box
-            config.on_listener = { listener, context in
-                Unmanaged<ListenerCallback>.fromOpaque(context!).takeUnretainedValue().body(listener)
+            config.on_listener = { listener, pidfd, context in
+                Unmanaged<ListenerCallback>.fromOpaque(context!).takeUnretainedValue().body(listener, pidfd)
             }
             config.on_listener_context = box.toOpaque()
         }
@@ -276,8 +277,8 @@ public enum SandboxLauncher {
 
 /// The Swift side of `ar_spawn_config.on_listener`.
 final class ListenerCallback {
-    let body: (Int32) -> Int32
-    init(_ body: @escaping (Int32) -> Int32) { self.body = body }
+    let body: (Int32, Int32) -> Int32
+    init(_ body: @escaping (Int32, Int32) -> Int32) { self.body = body }
 }
 
 extension SandboxLauncher {

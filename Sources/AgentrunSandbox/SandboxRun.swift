@@ -79,8 +79,8 @@ public enum SandboxRun {
         // the agent's execve, and stops after the sandbox is gone.
         let notifierBox = NotifierBox()
         defer { notifierBox.notifier?.stop() }
-        let mediation: ((Int32, SyscallNotifier.InitialExec) -> Int32)? =
-            plan.seccomp.notifyProgram.isEmpty ? nil : { listener, known in
+        let mediation: ((Int32, Int32, SyscallNotifier.InitialExec) -> Int32)? =
+            plan.seccomp.notifyProgram.isEmpty ? nil : { listener, initPidfd, known in
                 let writable = plan.landlock?.rules.filter { $0.access & LandlockPolicy.writeFile != 0 }.map(\.path)
                 let notifier = SyscallNotifier(
                     listener: listener,
@@ -89,7 +89,7 @@ public enum SandboxRun {
                         agentHostUID: plan.identity.hostUID, agentHostGID: plan.identity.hostGID, writableRoots: writable,
                         initialExec: known, execDenied: plan.execDenied),
                     writer: recorder?.writer)
-                let started = notifier.start(initPidfd: -1)
+                let started = notifier.start(initPidfd: initPidfd)
                 if started < 0 {
                     notifier.stop()
                     return started

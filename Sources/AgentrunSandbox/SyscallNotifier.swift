@@ -113,7 +113,8 @@ public final class SyscallNotifier: @unchecked Sendable {
         if stopFD < 0 { return stopFD }
         let sizes = ar_notif_check_sizes()
         if sizes < 0 { return sizes }
-        self.initPidfd = initPidfd
+        // Its own copy: the sandbox's pidfd is closed by its owner on its own schedule.
+        self.initPidfd = initPidfd >= 0 ? fcntl(initPidfd, F_DUPFD_CLOEXEC, 3) : -1
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { context in
             let notifier = Unmanaged<SyscallNotifier>.fromOpaque(context!).takeRetainedValue()
@@ -144,6 +145,7 @@ public final class SyscallNotifier: @unchecked Sendable {
         }
         close(listener)
         if stopFD >= 0 { close(stopFD) }
+        if initPidfd >= 0 { close(initPidfd) }
     }
 
     /// Why recording failed, if it did: the supervisor stops the run.

@@ -1013,7 +1013,7 @@ int ar_spawn(const struct ar_spawn_config *c, struct ar_spawn_result *res) {
             break; /* a report, EOF, or the listener */
         }
         if (listener >= 0) {
-            int r = c->on_listener ? c->on_listener(listener, c->on_listener_context) : -ENOSYS;
+            int r = c->on_listener ? c->on_listener(listener, pidfd, c->on_listener_context) : -ENOSYS;
             if (r < 0) {
                 close(errp[0]);
                 close(syncp[1]);

@@ -158,7 +158,7 @@ struct ar_spawn_config {
     size_t seccomp_notify_bpf_len;
     int32_t notify_socket;
     int32_t notify_socket_parent;
-    int (*on_listener)(int listener, void *context); /* 0, or -errno to abort the launch */
+    int (*on_listener)(int listener, int init_pidfd, void *context); /* 0, or -errno to abort the launch; init_pidfd stays ar_spawn's */
     void *on_listener_context;
 
     /* Terminal: when pty_socket >= 0, init opens a pty in the sandbox's devpts, sends the master
