@@ -148,10 +148,8 @@ extension Profile {
         if mediate.recordAll {
             warnings.append("syscalls.mediate.record_all is on: every syscall of the agent goes through the supervisor, which is slow; use it to write and debug profiles, not for real runs")
         }
-        if !mediate.denyWrite.isEmpty {
-            warnings.append(mediate.exactFiles
-                ? "syscalls.mediate.deny_write: opens for writing are exact (exact_files), but rename, link, unlink, mkdir, chmod and the other path calls are decided on paths read from the agent's memory, which another thread can change after the check (such records say exact: false)"
-                : "syscalls.mediate.deny_write is decided on paths read from the agent's memory, which another thread can change after the check (such records say exact: false); exact_files: true makes opens for writing exact")
+        if !mediate.denyWrite.isEmpty && !mediate.exactFiles {
+            warnings.append("syscalls.mediate.deny_write is decided on paths read from the agent's memory, which another thread can change after the check (such records say exact: false); exact_files: true makes it exact")
         }
         return warnings
     }
@@ -190,7 +188,7 @@ extension Profile {
             out.append("  deny write [\(rule.id)]: \(rule.paths.joined(separator: ", ")) (create, write, rename, link, remove, chmod, chown): fails with \(mediate.errno.rawValue)")
         }
         out.append(mediate.exactFiles
-            ? "  exact_files: the supervisor opens files for writing itself and hands the agent the descriptor, so those decisions and records are exact"
+            ? "  exact_files: the supervisor performs file writes itself (opens, handing the agent the descriptor; unlink, mkdir, rename, link, symlink, chmod, chown, truncate), so those decisions and records are exact"
             : "  exact_files: off; allowed calls with path arguments continue in the kernel after the supervisor read them (records say exact: false)")
     }
 

@@ -298,9 +298,14 @@ public final class SyscallNotifier: @unchecked Sendable {
             return
         }
 
-        // 3. Exact opens: the supervisor opens the file and hands over the descriptor.
-        if configuration.policy.exactFiles, case .fileWrite(open: true) = call.category, call.writes, let path = call.path {
-            performOpen(n, call: call, path: path, actor: actor, tid: tid, canOpen: canOpen)
+        // 3. Exact files: the supervisor opens the file and hands over the descriptor, or
+        // performs the other file-write calls itself and returns their result.
+        if configuration.policy.exactFiles, case .fileWrite(let isOpen) = call.category, call.writes, let path = call.path {
+            if isOpen {
+                performOpen(n, call: call, path: path, actor: actor, tid: tid, canOpen: canOpen)
+            } else {
+                performPathCall(n, call: call, args: args, actor: actor, tid: tid, canOpen: canOpen)
+            }
             return
         }
 
@@ -345,6 +350,36 @@ public final class SyscallNotifier: @unchecked Sendable {
             let injected = ar_notif_addfd_send(listener, n.id, opened.fd, call.openFlags & ExactOpen.oCloexec != 0 ? 1 : 0)
             close(opened.fd)
             if injected < 0 { answer(n.id, error: -injected == ENOENT ? EINTR : EMFILE) }
+            answered.add(1, ordering: .relaxed)
+        case .failure(.denied(let decision, let resolved)):
+            call.args["resolved"] = .string(resolved)
+            answer(n.id, error: decision.errno)
+            record(call, actor: actor, decision: decision, exact: true, via: true)
+        case .failure(.failed(let code)):
+            answer(n.id, error: code)
+            record(call, actor: actor, decision: .allowed, exact: true, via: true, errno: code)
+        }
+    }
+
+    private func performPathCall(_ n: ar_notif, call: DecodedCall, args: [UInt64], actor: [String: JSONValue], tid: pid_t, canOpen: Bool) {
+        var call = call
+        guard canOpen else {
+            answer(n.id, error: EPERM)
+            record(call, actor: actor, decision: .init(allow: false, rule: "mediation.unavailable", errno: EPERM), exact: true)
+            return
+        }
+        let umask = call.name.hasPrefix("mk") ? Self.umask(of: tid) : 0
+        let result = ExactPathCall(tid: tid, writableRoots: configuration.writableRoots).perform(call, umask: umask, args: args) { resolved in
+            self.decider.writeRule(paths: [resolved])
+        }
+        guard ar_notif_id_valid(listener, n.id) == 0 else { return }
+        switch result {
+        case .success(let value):
+            guard record(call, actor: actor, decision: .allowed, exact: true, via: true) else {
+                answer(n.id, error: EPERM)
+                return
+            }
+            _ = ar_notif_respond(listener, n.id, value, 0, 0)
             answered.add(1, ordering: .relaxed)
         case .failure(.denied(let decision, let resolved)):
             call.args["resolved"] = .string(resolved)

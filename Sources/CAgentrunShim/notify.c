@@ -184,3 +184,7 @@ int ar_epoll_wait_events(int epfd, uint64_t *tags, uint32_t *events, int max, in
     }
     return n;
 }
+
+int ar_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}

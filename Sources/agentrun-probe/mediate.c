@@ -415,7 +415,47 @@ static int cmd_med_badptr(int argc, char **argv)
     return ok ? escaped("a call with an unreadable argument succeeded") : blockedf("every call failed");
 }
 
+// med-race-mkdir ALLOWED DENIED N: a thread flips one byte of a path buffer between ALLOWED and
+// DENIED while this thread calls mkdir(buf) then rmdir(buf) N times; after each mkdir it looks
+// whether DENIED exists. Prints "mkdirs=N made=M denied_made=D refused=R"; exit 0 (escape) when
+// DENIED was ever created.
+static int cmd_med_race_mkdir(int argc, char **argv)
+{
+    if (argc != 4)
+        return misuse("med-race-mkdir ALLOWED DENIED N");
+    int rc = race_setup(argv[1], argv[2]);
+    if (rc != 0)
+        return rc;
+    long n = atol(argv[3]);
+    pthread_t t;
+    if (pthread_create(&t, NULL, flipper, NULL) != 0)
+        return misuse("pthread_create failed");
+    while (!atomic_load(&race_started)) {
+    }
+    long made = 0, denied_made = 0, refused = 0;
+    struct stat st;
+    for (long i = 0; i < n; i++) {
+        if (syscall(SYS_mkdir, race_buf, 0755) != 0) {
+            refused++;
+            continue;
+        }
+        made++;
+        if (stat(argv[2], &st) == 0) {
+            denied_made++;
+            rmdir(argv[2]);
+        }
+        rmdir(argv[1]);
+    }
+    atomic_store(&race_stop, 1);
+    pthread_join(t, NULL);
+    printf("mkdirs=%ld made=%ld denied_made=%ld refused=%ld\n", n, made, denied_made, refused);
+    if (denied_made > 0)
+        return escaped("%s was created %ld times", argv[2], denied_made);
+    return blockedf("%s never created", argv[2]);
+}
+
 const struct probe_command mediate_commands[] = {
+    {"med-race-mkdir", cmd_med_race_mkdir, "ALLOWED DENIED N"},
     {"med-exec", cmd_med_exec, "direct|symlink|hardlink|procfd|execveat|shebang TARGET [ARGS...]"},
     {"med-denied", cmd_med_denied, "ptrace|mount|unshare|bpf|io_uring_setup"},
     {"med-race-open", cmd_med_race_open, "ALLOWED DENIED N"},
