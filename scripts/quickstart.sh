@@ -29,6 +29,9 @@ cd "$workspace"
 "$agentrun" --log "$workspace.log" -- python3 escape_check.py
 echo
 "$agentrun" log show "$workspace.log" --kind process.exit
+# Syscall mediation recorded each escape attempt the kernel refused, with the rule that refused it.
+echo "the escape attempts, as the log recorded them (syscall mediation):"
+"$agentrun" log show "$workspace.log" | grep -E ' deny *$' || true
 "$agentrun" log verify "$workspace.log"
 
 # The broker: a host-side ticket API that needs a key the agent never sees (README, "Tools and
