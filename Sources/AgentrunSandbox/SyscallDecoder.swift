@@ -384,6 +384,22 @@ struct SyscallDecoder {
             call.args["family"] = .string(SyscallArgumentNames.family(a[0] & 0xFFFF_FFFF))
             call.args["type"] = int(a[1])
             call.args["protocol"] = int(a[2])
+        case "mount":
+            // Source and type may be NULL (bind mounts, remounts): read what is there.
+            if a[0] != 0, let source = try? string(at: a[0], field: "args.source", limit: Self.pathLimit, into: &call) {
+                call.args["source"] = .string(source)
+            }
+            call.path = try pathArg(a[1], dirfd: nil, key: "target", into: &call)
+            if a[2] != 0, let type = try? string(at: a[2], field: "args.fstype", limit: 256, into: &call) {
+                call.args["fstype"] = .string(type)
+            }
+            call.args["flags"] = .string(SyscallArgumentNames.hex(a[3]))
+        case "umount2", "chroot", "pivot_root", "swapon", "swapoff", "acct":
+            if a[0] != 0 { call.path = try pathArg(a[0], dirfd: nil, key: call.name == "pivot_root" ? "new_root" : "target", into: &call) }
+        case "io_uring_setup":
+            call.args["entries"] = .int(Int64(a[0] & 0xFFFF_FFFF))
+        case "bpf":
+            call.args["cmd"] = int(a[0])
         case "ioctl":
             call.args["fd"] = int(a[0])
             let request = a[1] & 0xFFFF_FFFF

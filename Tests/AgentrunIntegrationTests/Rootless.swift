@@ -56,6 +56,26 @@ struct Rootless {
         #expect(st.st_uid == user.uid && st.st_gid == user.gid, "owned by \(st.st_uid):\(st.st_gid), want \(user.uid):\(user.gid)")
     }
 
+    @Test("a rootless run is mediated: the agent's first exec (read from the supervisor's own copy), a file write and a refused ptrace are recorded")
+    func mediation() throws {
+        guard let user = TestUser.lookup(), controlNeedsRoot() else { return }
+        let t = try user.dir()
+        let log = t.host + "/mediation-log"
+        let script = "echo hi > rootless-note.txt; python3 -c 'import ctypes; print(ctypes.CDLL(None).ptrace(16, 1, 0, 0))'"
+        let r = t.sandbox(["sh", "-c", script], options: ["--log", log], env: ["HOME": "/tmp"], wrapper: user.wrapper)
+        #expect(r.status == 0 && r.stdout.contains("-1"), "\(r)")
+        let text = (try? String(contentsOfFile: log + "/log.jsonl", encoding: .utf8)) ?? ""
+        let records = text.split(separator: "\n").map { JV.parse(String($0)) }
+        let execs = records.filter { $0["kind"].string == "syscall.execve" }
+        let first = try #require(execs.first, "no execve record\n\(r)\n\(text.prefix(2000))")
+        #expect(first["argv"].strings == ["sh", "-c", script] && first["decision"].string == "allow", "\(first)")
+        #expect(first["unreadable"].exists == false, "the first exec's arguments were read: \(first)")
+        let write = records.first { $0["kind"].string == "syscall.openat" && $0["path"].string == t.path("rootless-note.txt") }
+        #expect(write?["decision"].string == "allow", "\(text.prefix(3000))")
+        let ptrace = records.first { $0["kind"].string == "syscall.ptrace" }
+        #expect(ptrace?["decision"].string == "deny" && ptrace?["rule"].string == "seccomp.denied" && ptrace?["errno"].string == "EPERM", "\(ptrace ?? JV(nil))")
+    }
+
     @Test("a rootless sandbox still refuses the core attacks")
     func attacks() throws {
         guard let user = TestUser.lookup(), controlNeedsRoot() else { return }
