@@ -321,11 +321,7 @@ public final class SyscallNotifier: @unchecked Sendable {
     private func performOpen(_ n: ar_notif, call: DecodedCall, path: String, actor: [String: JSONValue], tid: pid_t, canOpen: Bool) {
         var call = call
         call.args["via"] = nil
-        guard canOpen else {
-            answer(n.id, error: EPERM)
-            record(call, actor: actor, decision: .init(allow: false, rule: "mediation.unavailable", errno: EPERM), exact: true)
-            return
-        }
+        guard canOpen else { return refuseUnavailable(n.id, call, actor: actor) }
         let umask = Self.umask(of: tid)
         let result: Result<ExactOpen.Opened, ExactOpen.Failure>
         if case .string(let raw)? = call.args["pathname"], let fd = SyscallDecoder.ownDescriptor(raw) {
@@ -351,23 +347,13 @@ public final class SyscallNotifier: @unchecked Sendable {
             close(opened.fd)
             if injected < 0 { answer(n.id, error: -injected == ENOENT ? EINTR : EMFILE) }
             answered.add(1, ordering: .relaxed)
-        case .failure(.denied(let decision, let resolved)):
-            call.args["resolved"] = .string(resolved)
-            answer(n.id, error: decision.errno)
-            record(call, actor: actor, decision: decision, exact: true, via: true)
-        case .failure(.failed(let code)):
-            answer(n.id, error: code)
-            record(call, actor: actor, decision: .allowed, exact: true, via: true, errno: code)
+        case .failure(let failure):
+            answerExactFailure(n.id, call, actor: actor, failure)
         }
     }
 
     private func performPathCall(_ n: ar_notif, call: DecodedCall, args: [UInt64], actor: [String: JSONValue], tid: pid_t, canOpen: Bool) {
-        var call = call
-        guard canOpen else {
-            answer(n.id, error: EPERM)
-            record(call, actor: actor, decision: .init(allow: false, rule: "mediation.unavailable", errno: EPERM), exact: true)
-            return
-        }
+        guard canOpen else { return refuseUnavailable(n.id, call, actor: actor) }
         let umask = call.name.hasPrefix("mk") ? Self.umask(of: tid) : 0
         let result = ExactPathCall(tid: tid, writableRoots: configuration.writableRoots).perform(call, umask: umask, args: args) { resolved in
             self.decider.writeRule(paths: [resolved])
@@ -381,12 +367,28 @@ public final class SyscallNotifier: @unchecked Sendable {
             }
             _ = ar_notif_respond(listener, n.id, value, 0, 0)
             answered.add(1, ordering: .relaxed)
-        case .failure(.denied(let decision, let resolved)):
+        case .failure(let failure):
+            answerExactFailure(n.id, call, actor: actor, failure)
+        }
+    }
+
+    /// exact_files without the thread identity it needs (ar_notifier_thread_identity failed).
+    private func refuseUnavailable(_ id: UInt64, _ call: DecodedCall, actor: [String: JSONValue]) {
+        answer(id, error: EPERM)
+        record(call, actor: actor, decision: .init(allow: false, rule: "mediation.unavailable", errno: EPERM), exact: true)
+    }
+
+    /// A call the supervisor was to perform: refused by a rule on its resolved path, or failed
+    /// as the agent's own would have. Answered, then recorded.
+    private func answerExactFailure(_ id: UInt64, _ call: DecodedCall, actor: [String: JSONValue], _ failure: ExactOpen.Failure) {
+        var call = call
+        switch failure {
+        case .denied(let decision, let resolved):
             call.args["resolved"] = .string(resolved)
-            answer(n.id, error: decision.errno)
+            answer(id, error: decision.errno)
             record(call, actor: actor, decision: decision, exact: true, via: true)
-        case .failure(.failed(let code)):
-            answer(n.id, error: code)
+        case .failed(let code):
+            answer(id, error: code)
             record(call, actor: actor, decision: .allowed, exact: true, via: true, errno: code)
         }
     }
