@@ -54,100 +54,97 @@ struct ExactOpen {
     ///   - path: absolute inside the sandbox (already resolved against cwd/dirfd, lexically).
     ///   - check: the deny_write decision for the resolved path.
     func open(
-        path: String, flags: UInt64, mode: UInt64, umask: UInt64, depth: Int = 0,
-        check: (String) -> MediationDecider.Decision?
+        path: String, flags: UInt64, mode: UInt64, umask: UInt64, check: (String) -> MediationDecider.Decision?
     ) -> Result<Opened, Failure> {
-        if depth > 40 { return .failure(.failed(ELOOP)) }
-        let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
-        guard root >= 0 else { return .failure(.failed(EACCES)) }
-        defer { close(root) }
-        let relative = String(path.drop { $0 == "/" })
-        let resolve = Self.resolveInRoot | Self.resolveNoMagiclinks
+        guard let root = SandboxRoot(tid: tid) else { return .failure(.failed(EACCES)) }
+        do throws(Failure) {
+            return .success(try open(in: root, path: path, flags: flags, mode: mode & ~umask & 0o7777, depth: 0, check: check))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func open(
+        in root: SandboxRoot, path: String, flags: UInt64, mode: UInt64, depth: Int, check: (String) -> MediationDecider.Decision?
+    ) throws(Failure) -> Opened {
+        if depth > 40 { throw .failed(ELOOP) }
         let creating = flags & Self.oCreat != 0 && flags & Self.oTmpfile != Self.oTmpfile
         let exclusive = creating && flags & Self.oExcl != 0
 
         // 1. Without side effects: the existing file (following symlinks unless O_NOFOLLOW).
-        var target = exclusive ? -ENOENT : ar_openat2(root, relative.isEmpty ? "." : relative, Self.oPath | Self.oCloexec | (flags & (Self.oNofollow | Self.oDirectory)), 0, resolve)
-        if exclusive {
-            // O_EXCL: an existing file (or symlink) at the name is EEXIST, as for the agent.
-            let existing = ar_openat2(root, relative, Self.oPath | Self.oCloexec | Self.oNofollow, 0, resolve)
-            if existing >= 0 {
-                close(existing)
-                return .failure(.failed(EEXIST))
-            }
-            target = existing
+        // With O_EXCL an existing file (or symlink) at the name is EEXIST, as for the agent.
+        let existing: SandboxRoot.File
+        do throws(Failure) {
+            existing = try root.file(path, flags: exclusive ? Self.oNofollow : flags & (Self.oNofollow | Self.oDirectory))
+        } catch .failed(ENOENT) {
+            guard creating || flags & Self.oTmpfile == Self.oTmpfile else { throw .failed(ENOENT) }
+            return try create(in: root, path: path, flags: flags, mode: mode, depth: depth, exclusive: exclusive, check: check)
         }
-        if target >= 0 {
-            defer { close(target) }
-            let resolved = Files.readLink("/proc/self/fd/\(target)") ?? path
-            if let decision = check(resolved) { return .failure(.denied(decision, resolvedPath: resolved)) }
-            if let refusal = refusal(of: target, resolved: resolved) { return .failure(.failed(refusal)) }
-            // 2. Reopen that very file with the agent's flags (O_CREAT is moot: it exists).
-            var reopenFlags = (flags & ~(Self.oCreat | Self.oExcl | Self.oNofollow)) | Self.oNoctty | Self.oCloexec
-            var st = stat()
-            let isFifo = fstat(target, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO
-            if isFifo { reopenFlags |= Self.oNonblock }
-            let fd = Glibc.open("/proc/self/fd/\(target)", Int32(truncatingIfNeeded: reopenFlags))
-            guard fd >= 0 else { return .failure(.failed(errno)) }
-            if isFifo && flags & Self.oNonblock == 0 {
-                _ = fcntl(fd, F_SETFL, Int32(truncatingIfNeeded: flags & ~Self.oNonblock) & ~O_CLOEXEC)
-            }
-            return .success(Opened(fd: fd, resolvedPath: resolved))
+        if exclusive { throw .failed(EEXIST) }
+        if let decision = check(existing.path) { throw .denied(decision, resolvedPath: existing.path) }
+        if let refusal = refusal(of: existing) { throw .failed(refusal) }
+        // 2. Reopen that very file with the agent's flags (O_CREAT is moot: it exists).
+        var reopenFlags = (flags & ~(Self.oCreat | Self.oExcl | Self.oNofollow)) | Self.oNoctty | Self.oCloexec
+        var st = stat()
+        let isFifo = fstat(existing.fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO
+        if isFifo { reopenFlags |= Self.oNonblock }
+        let fd = existing.reopen(reopenFlags)
+        guard fd >= 0 else { throw .failed(-fd) }
+        if isFifo && flags & Self.oNonblock == 0 {
+            _ = fcntl(fd, F_SETFL, Int32(truncatingIfNeeded: flags & ~Self.oNonblock) & ~O_CLOEXEC)
         }
-        guard target == -ENOENT, creating || flags & Self.oTmpfile == Self.oTmpfile else {
-            return .failure(.failed(-target))
-        }
-        // 3. A new file: resolve the directory, check the would-be path, create it there
-        // without following a symlink that may appear at the name meanwhile.
-        let (directory, name) = Self.split(relative)
-        guard !name.isEmpty, name != ".", name != ".." else { return .failure(.failed(EISDIR)) }
-        let parent = ar_openat2(root, directory.isEmpty ? "." : directory, Self.oPath | Self.oDirectory | Self.oCloexec, 0, resolve)
-        guard parent >= 0 else { return .failure(.failed(-parent)) }
-        defer { close(parent) }
-        let parentPath = Files.readLink("/proc/self/fd/\(parent)") ?? ("/" + directory)
-        let resolved = parentPath == "/" ? "/" + name : parentPath + "/" + name
-        if let decision = check(resolved) { return .failure(.denied(decision, resolvedPath: resolved)) }
-        if let roots = writableRoots, !roots.contains(where: { Paths.isWithin(resolved, $0) || resolved == $0 }) {
-            return .failure(.failed(EACCES))
-        }
-        if Self.refusedFilesystems.contains(ar_fs_type(parent)) {
-            return .failure(.failed(EACCES))
-        }
+        return Opened(fd: fd, resolvedPath: existing.path)
+    }
+
+    /// 3. A new file: resolve the directory, check the would-be path, create it there without
+    /// following a symlink that may appear at the name meanwhile.
+    private func create(
+        in root: SandboxRoot, path: String, flags: UInt64, mode: UInt64, depth: Int, exclusive: Bool,
+        check: (String) -> MediationDecider.Decision?
+    ) throws(Failure) -> Opened {
+        let entry = try root.entry(path) { _ in EISDIR }
+        if let decision = check(entry.path) { throw .denied(decision, resolvedPath: entry.path) }
+        if let refusal = Self.writeRefusal(entry.directory.fd, entry.path, roots: writableRoots) { throw .failed(refusal) }
         let createFlags = flags | Self.oNoctty | Self.oCloexec | Self.oNofollow
-        let fd = ar_openat2(parent, name, createFlags, mode & ~umask & 0o7777, Self.resolveBeneath | Self.resolveNoSymlinks | Self.resolveNoMagiclinks)
+        let fd = ar_openat2(entry.directory.fd, entry.name, createFlags, mode, Self.resolveBeneath | Self.resolveNoSymlinks | Self.resolveNoMagiclinks)
         if fd == -ELOOP && flags & Self.oNofollow == 0 && !exclusive {
             // A dangling symlink at the name: the kernel would create its target. Follow it by
             // hand (inside the sandbox's root) and check the target like any other path.
             var buffer = [CChar](repeating: 0, count: 4097)
-            let n = readlinkat(parent, name, &buffer, 4096)
-            guard n > 0 else { return .failure(.failed(ELOOP)) }
+            let n = readlinkat(entry.directory.fd, entry.name, &buffer, 4096)
+            guard n > 0 else { throw .failed(ELOOP) }
             let target = buffer.withUnsafeBufferPointer { String(decoding: UnsafeRawBufferPointer(start: $0.baseAddress, count: n), as: UTF8.self) }
-            let next = target.hasPrefix("/") ? Paths.normalize(target) : Paths.normalize(parentPath + "/" + target)
-            return open(path: next, flags: flags, mode: mode, umask: umask, depth: depth + 1, check: check)
+            let next = Paths.normalize(target.hasPrefix("/") ? target : entry.directory.path + "/" + target)
+            return try open(in: root, path: next, flags: flags, mode: mode, depth: depth + 1, check: check)
         }
-        guard fd >= 0 else { return .failure(.failed(-fd)) }
-        return .success(Opened(fd: fd, resolvedPath: resolved))
+        guard fd >= 0 else { throw .failed(-fd) }
+        return Opened(fd: fd, resolvedPath: entry.path)
     }
 
     static let refusedFilesystems: Set<Int64> = [0x9FA0, 0x6265_6572, 0x6367_7270, 0x27E0EB, 0x6462_6720, 0x7363_6673]
 
+    /// Why the supervisor must not write at `path` (open as `fd`), as an errno; nil when fine:
+    /// procfs, sysfs, cgroupfs and the like (their permission checks look at the opener), and
+    /// anything outside the places Landlock lets the agent write (`roots`; nil: no Landlock).
+    static func writeRefusal(_ fd: Int32, _ path: String, roots: [String]?) -> Int32? {
+        if refusedFilesystems.contains(ar_fs_type(fd)) { return EACCES }
+        if let roots, !roots.contains(where: { Paths.isWithin(path, $0) }) { return EACCES }
+        return nil
+    }
+
     /// Why an existing file must not be opened by the supervisor, as an errno; nil when fine.
-    private func refusal(of fd: Int32, resolved: String) -> Int32? {
+    private func refusal(of file: SandboxRoot.File) -> Int32? {
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return EACCES }
+        guard fstat(file.fd, &st) == 0 else { return EACCES }
         let type = st.st_mode & S_IFMT
         if type == S_IFCHR || type == S_IFBLK {
             let major = (st.st_rdev >> 8) & 0xFFF
             let minor = (st.st_rdev & 0xFF) | ((st.st_rdev >> 12) & 0xFFF00)
             if type == S_IFCHR && major == 1 && [3, 5, 7, 8, 9].contains(minor) { return nil }
-            return resolved == "/dev/tty" ? ENXIO : EACCES
+            return file.path == "/dev/tty" ? ENXIO : EACCES
         }
         if type == S_IFSOCK { return ENXIO }
-        if Self.refusedFilesystems.contains(ar_fs_type(fd)) { return EACCES }
-        if let roots = writableRoots, !roots.contains(where: { Paths.isWithin(resolved, $0) || resolved == $0 }) {
-            return EACCES
-        }
-        return nil
+        return Self.writeRefusal(file.fd, file.path, roots: writableRoots)
     }
 
     static func split(_ relative: String) -> (String, String) {

@@ -47,8 +47,10 @@ struct DecodedCall {
     // What an exact open needs.
     var openFlags: UInt64 = 0
     var openMode: UInt64 = 0
-    /// execveat(fd, "", AT_EMPTY_PATH): the descriptor that is executed.
-    var emptyPathFD: Int32?
+    /// exec of one of the caller's descriptors (execveat(fd, "", AT_EMPTY_PATH), fexecve's
+    /// /proc/self/fd/N, /dev/fd/N): the program is that open file, whatever its link says (a
+    /// memfd or an unlinked file has no path to resolve).
+    var programFD: Int32?
 }
 
 /// Reads the caller's memory and /proc entries. Every value read here may change the moment
@@ -305,11 +307,12 @@ struct SyscallDecoder {
             let offset = at ? 1 : 0
             let flags = at ? a[4] : 0
             call.path = try pathArg(a[offset], dirfd: at ? a[0] : nil, key: "pathname", into: &call)
+            if case .string(let raw)? = call.args["pathname"] { call.programFD = Self.ownDescriptor(raw) }
             if at {
                 call.args["flags"] = .array(SyscallArgumentNames.atFlags(flags).map(JSONValue.string))
                 if flags & 0x1000 != 0, case .string(let raw)? = call.args["pathname"], raw.isEmpty {
                     let fd = Int32(truncatingIfNeeded: a[0])
-                    call.emptyPathFD = fd
+                    call.programFD = fd
                     call.path = Files.readLink("/proc/\(tid)/fd/\(fd)") ?? call.path
                 }
             }

@@ -79,10 +79,6 @@ public final class SyscallNotifier: @unchecked Sendable {
     private var started = false
     /// Set once the launch is over: the initial exec's known memory no longer applies.
     private let launchOver = Atomic<Bool>(false)
-    /// First failure to record (the run stops: fail closed).
-    private let failure = Mutex<String?>(nil)
-    private let received = Atomic<Int>(0)
-    private let answered = Atomic<Int>(0)
 
     // Loop-thread state.
     private var names: [Int32: String] = [:]
@@ -148,13 +144,6 @@ public final class SyscallNotifier: @unchecked Sendable {
         if initPidfd >= 0 { close(initPidfd) }
     }
 
-    /// Why recording failed, if it did: the supervisor stops the run.
-    public var recordingFailure: String? { failure.withLock { $0 } }
-
-    public var statistics: (received: Int, answered: Int) {
-        (received.load(ordering: .relaxed), answered.load(ordering: .relaxed))
-    }
-
     // MARK: the loop
 
     private enum Tag: UInt64 {
@@ -190,7 +179,6 @@ public final class SyscallNotifier: @unchecked Sendable {
                     if events[i] & 0x1 != 0 {
                         var notification = ar_notif()
                         if ar_notif_recv(listener, &notification) == 0 {
-                            received.add(1, ordering: .relaxed)
                             handle(notification, canOpen: canOpen)
                         }
                     } else if events[i] & (0x8 | 0x10) != 0 {
@@ -214,7 +202,6 @@ public final class SyscallNotifier: @unchecked Sendable {
         while poll(&pfd, 1, 0) > 0, pfd.revents & Int16(POLLIN) != 0 {
             var notification = ar_notif()
             guard ar_notif_recv(listener, &notification) == 0 else { break }
-            received.add(1, ordering: .relaxed)
             handle(notification, canOpen: canOpen)
         }
     }
@@ -243,13 +230,15 @@ public final class SyscallNotifier: @unchecked Sendable {
         let actor = actor(tid)
         var decision = MediationDecider.Decision.allowed
         var resolvedPaths: [String] = []
+        var programMissing: Int32?
         if call.unreadable != nil {
             decision = .init(allow: false, rule: "mediation.unreadable", errno: EPERM)
         } else {
             switch call.category {
             case .exec:
-                var (paths, interpreter, sameFile) = execPaths(call, tid: tid)
+                var (paths, interpreter, sameFile, missing) = execPaths(call, tid: tid)
                 call.interpreter = interpreter
+                programMissing = missing
                 // The dynamic loader run as a program maps the program named in its arguments
                 // without an execve (and Landlock checks no mmap): judge that program too.
                 if let loaded = Self.loadedProgram(paths: paths, argv: call.argv ?? []) {
@@ -257,7 +246,7 @@ public final class SyscallNotifier: @unchecked Sendable {
                     let path = decoder.resolve(loaded, dirfd: SyscallDecoder.atFDCWD)
                     call.args["loader_program"] = .string(path)
                     paths.append(path)
-                    if let program = resolveProgram(path, tid: tid) {
+                    if case .found(let program) = resolveProgram(path, tid: tid) {
                         if program.resolved != path { paths.append(program.resolved) }
                         sameFile = sameFile ?? program.deniedBy
                     }
@@ -292,7 +281,7 @@ public final class SyscallNotifier: @unchecked Sendable {
 
         // A program that does not exist (a shell trying each PATH directory) fails here as it
         // would in the kernel, and its record says so instead of an allow that did nothing.
-        if call.category == .exec, resolvedPaths.count == 1, let path = call.path, let missing = Self.missing(path, tid: tid) {
+        if let missing = programMissing {
             answer(n.id, error: missing)
             record(call, actor: actor, decision: decision, exact: true, errno: missing)
             return
@@ -320,7 +309,6 @@ public final class SyscallNotifier: @unchecked Sendable {
 
     private func performOpen(_ n: ar_notif, call: DecodedCall, path: String, actor: [String: JSONValue], tid: pid_t, canOpen: Bool) {
         var call = call
-        call.args["via"] = nil
         guard canOpen else { return refuseUnavailable(n.id, call, actor: actor) }
         let umask = Self.umask(of: tid)
         let result: Result<ExactOpen.Opened, ExactOpen.Failure>
@@ -346,7 +334,6 @@ public final class SyscallNotifier: @unchecked Sendable {
             let injected = ar_notif_addfd_send(listener, n.id, opened.fd, call.openFlags & ExactOpen.oCloexec != 0 ? 1 : 0)
             close(opened.fd)
             if injected < 0 { answer(n.id, error: -injected == ENOENT ? EINTR : EMFILE) }
-            answered.add(1, ordering: .relaxed)
         case .failure(let failure):
             answerExactFailure(n.id, call, actor: actor, failure)
         }
@@ -366,7 +353,6 @@ public final class SyscallNotifier: @unchecked Sendable {
                 return
             }
             _ = ar_notif_respond(listener, n.id, value, 0, 0)
-            answered.add(1, ordering: .relaxed)
         case .failure(let failure):
             answerExactFailure(n.id, call, actor: actor, failure)
         }
@@ -393,20 +379,6 @@ public final class SyscallNotifier: @unchecked Sendable {
         }
     }
 
-    /// /dev/stdout, /dev/fd/N, /proc/self/fd/N...: the caller's own descriptor N.
-    static func selfDescriptor(_ path: String) -> Int32? {
-        switch path {
-        case "/dev/stdin": return 0
-        case "/dev/stdout": return 1
-        case "/dev/stderr": return 2
-        default: break
-        }
-        for prefix in ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"] where path.hasPrefix(prefix) {
-            return Int32(path.dropFirst(prefix.count))
-        }
-        return nil
-    }
-
     /// Reopens the caller's own descriptor with new flags, as the kernel would for it.
     private func reopen(tid: pid_t, fd: Int32, flags: UInt64) -> Result<ExactOpen.Opened, ExactOpen.Failure> {
         let target = "/proc/\(tid)/fd/\(fd)"
@@ -419,7 +391,7 @@ public final class SyscallNotifier: @unchecked Sendable {
     }
 
     static func umask(of tid: pid_t) -> UInt64 {
-        guard let status = Self.readSmall("/proc/\(tid)/status") else { return 0o022 }
+        guard let status = Files.readText("/proc/\(tid)/status") else { return 0o022 }
         for line in status.split(separator: "\n") where line.hasPrefix("Umask:") {
             let value = line.dropFirst(6).trimmingPrefix { $0 == " " || $0 == "\t" }
             return UInt64(value, radix: 8) ?? 0o022
@@ -430,15 +402,26 @@ public final class SyscallNotifier: @unchecked Sendable {
     // MARK: paths the rules look at
 
     /// The program as named, as resolved (symlinks, /proc/self/fd, execveat fds), and its `#!`
-    /// interpreters, up to the kernel's 4 levels.
-    private func execPaths(_ call: DecodedCall, tid: pid_t) -> ([String], String?, ExecDenial.DeniedFile?) {
-        guard let path = call.path else { return ([], nil, nil) }
+    /// interpreters, up to the kernel's 4 levels; a denied file it is another name or a copy
+    /// of; and ENOENT/ENOTDIR when a program named by path does not exist.
+    private func execPaths(_ call: DecodedCall, tid: pid_t) -> ([String], String?, ExecDenial.DeniedFile?, Int32?) {
+        guard let path = call.path else { return ([], nil, nil, nil) }
         var paths = [path]
         var current = path
+        var descriptor = call.programFD
         var first: String?
         var sameFile: ExecDenial.DeniedFile?
-        for _ in 0..<5 {
-            guard let program = resolveProgram(current, tid: tid) else { break }
+        for level in 0..<5 {
+            let program: Program
+            switch resolveProgram(current, descriptor: descriptor, tid: tid) {
+            case .found(let found): program = found
+            case .missing(let code):
+                // Only a name the agent gave: a magic path we could not follow is not "missing".
+                let named = level == 0 && call.programFD == nil && !current.hasPrefix("/proc/")
+                return (paths, first, sameFile, named ? code : nil)
+            case .unresolved: return (paths, first, sameFile, nil)
+            }
+            descriptor = nil
             sameFile = sameFile ?? program.deniedBy
             if !paths.contains(program.resolved) { paths.append(program.resolved) }
             guard let interpreter = program.interpreter else { break }
@@ -446,7 +429,7 @@ public final class SyscallNotifier: @unchecked Sendable {
             if !paths.contains(interpreter) { paths.append(interpreter) }
             current = interpreter
         }
-        return (paths, first, sameFile)
+        return (paths, first, sameFile, nil)
     }
 
     /// When the program is the dynamic loader (`ld-linux-x86-64.so.2 PROGRAM ARGS`), the program
@@ -475,50 +458,60 @@ public final class SyscallNotifier: @unchecked Sendable {
         return nil
     }
 
-    /// The resolved path of a program inside the sandbox and the interpreter its `#!` names.
-    private func resolveProgram(_ path: String, tid: pid_t) -> (resolved: String, interpreter: String?, deniedBy: ExecDenial.DeniedFile?)? {
-        var fd: Int32
-        if let n = Self.selfDescriptor(path) ?? Self.procDescriptor(path) {
-            fd = ar_open_path("/proc/\(tid)/fd/\(n)", 0)
-        } else {
-            let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
-            guard root >= 0 else { return nil }
-            defer { close(root) }
-            fd = ar_openat2(root, String(path.drop { $0 == "/" }), ExactOpen.oPath | ExactOpen.oCloexec, 0, ExactOpen.resolveInRoot | ExactOpen.resolveNoMagiclinks)
-        }
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        let resolved = Files.readLink("/proc/self/fd/\(fd)") ?? path
+    struct Program {
+        var resolved: String
         var interpreter: String?
         var deniedBy: ExecDenial.DeniedFile?
+    }
+
+    enum ProgramLookup {
+        case found(Program)
+        /// ENOENT or ENOTDIR: nothing at that path inside the sandbox.
+        case missing(Int32)
+        case unresolved
+    }
+
+    /// A program inside the sandbox, by path or as one of the caller's descriptors: its
+    /// resolved path, the interpreter its `#!` names, and the denied file it is the same as.
+    private func resolveProgram(_ path: String, descriptor: Int32? = nil, tid: pid_t) -> ProgramLookup {
+        let file: SandboxRoot.File
+        if let descriptor {
+            let fd = ar_open_path("/proc/\(tid)/fd/\(descriptor)", 0)
+            guard fd >= 0 else { return .unresolved }
+            file = SandboxRoot.File(fd: fd, path: path)
+        } else {
+            guard let root = SandboxRoot(tid: tid) else { return .unresolved }
+            do throws(ExactOpen.Failure) {
+                file = try root.file(path)
+            } catch .failed(let code) where code == ENOENT || code == ENOTDIR {
+                return .missing(code)
+            } catch {
+                return .unresolved
+            }
+        }
+        var program = Program(resolved: file.path)
         // Only regular files are read: opening a device here would open the supervisor's own
         // (/dev/tty is the opener's terminal), and a FIFO could block.
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return (resolved, nil, nil) }
-        let readable = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        if !configuration.execDenied.isEmpty {
-            for denied in configuration.execDenied where denied.size == Int64(st.st_size) {
-                if denied.device == UInt64(st.st_dev) && denied.inode == UInt64(st.st_ino) {
-                    deniedBy = denied
-                    break
-                }
-                if readable >= 0, Self.sameContent(readable, denied.path) {
-                    deniedBy = denied
-                    break
-                }
+        guard fstat(file.fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return .found(program) }
+        let readable = file.reopen(UInt64(O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY))
+        defer { if readable >= 0 { close(readable) } }
+        for denied in configuration.execDenied where denied.size == Int64(st.st_size) {
+            if (denied.device == UInt64(st.st_dev) && denied.inode == UInt64(st.st_ino)) || (readable >= 0 && Self.sameContent(readable, denied.path)) {
+                program.deniedBy = denied
+                break
             }
         }
         if readable >= 0 {
             var head = [UInt8](repeating: 0, count: 256)
             let n = pread(readable, &head, head.count, 0)
-            close(readable)
             if n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") {
                 let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
                 let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-                if let first = words.first { interpreter = String(decoding: first, as: UTF8.self) }
+                if let first = words.first { program.interpreter = String(decoding: first, as: UTF8.self) }
             }
         }
-        return (resolved, interpreter, deniedBy)
+        return .found(program)
     }
 
     /// Whether the open file `fd` has the same bytes as the host file `path` (sizes are equal).
@@ -540,76 +533,29 @@ public final class SyscallNotifier: @unchecked Sendable {
         }
     }
 
-    /// ENOENT or ENOTDIR when `path` names nothing inside the sandbox, else nil.
-    static func missing(_ path: String, tid: pid_t) -> Int32? {
-        let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
-        guard root >= 0 else { return nil }
-        defer { close(root) }
-        let fd = ar_openat2(root, String(path.drop { $0 == "/" }), ExactOpen.oPath | ExactOpen.oCloexec, 0, ExactOpen.resolveInRoot | ExactOpen.resolveNoMagiclinks)
-        if fd >= 0 {
-            close(fd)
-            return nil
-        }
-        return fd == -ENOENT || fd == -ENOTDIR ? -fd : nil
-    }
-
-    /// /proc/<n>/fd/<m> and /proc/<n>/task/<t>/fd/<m> name the caller's descriptor m when n is
-    /// the caller (the rules only need the file, which the caller holds open).
-    static func procDescriptor(_ path: String) -> Int32? {
-        let parts = path.split(separator: "/")
-        guard parts.count >= 4, parts[0] == "proc", parts[parts.count - 2] == "fd" else { return nil }
-        return Int32(parts[parts.count - 1])
-    }
-
-    /// Paths of a file-write call as named and with their directories resolved.
+    /// Paths of a file-write call as named and with symlinks resolved inside the sandbox: the
+    /// file itself for calls that follow a final symlink, else its directory plus its name.
     private func writePaths(_ call: DecodedCall, tid: pid_t) -> [String] {
+        guard let root = SandboxRoot(tid: tid) else { return [call.path, call.secondPath].compactMap { $0 } }
+        let followsLast = call.name.hasPrefix("open") || ["creat", "truncate", "chmod", "fchmodat", "fchmodat2", "chown"].contains(call.name)
         var paths: [String] = []
         for path in [call.path, call.secondPath].compactMap({ $0 }) {
             paths.append(path)
-            if let n = Self.selfDescriptor(path) {
-                if let target = Files.readLink("/proc/\(tid)/fd/\(n)") { paths.append(target) }
-                continue
-            }
-            if let resolved = resolveInSandbox(path, tid: tid, followLast: call.name.hasPrefix("open") || call.name == "creat" || call.name == "truncate" || call.name.hasPrefix("chmod") || call.name == "fchmodat" || call.name == "fchmodat2" || call.name == "chown"), resolved != path {
-                paths.append(resolved)
-            }
+            var resolved = followsLast ? try? root.file(path).path : nil
+            if resolved == nil { resolved = try? root.entry(path) { _ in EINVAL }.path }
+            if let resolved, resolved != path { paths.append(resolved) }
         }
         return paths
-    }
-
-    /// `path` with symlinks resolved inside the sandbox: the file itself when it exists (and
-    /// `followLast`), else its directory resolved plus its name.
-    private func resolveInSandbox(_ path: String, tid: pid_t, followLast: Bool) -> String? {
-        let root = ar_open_path("/proc/\(tid)/root", O_DIRECTORY)
-        guard root >= 0 else { return nil }
-        defer { close(root) }
-        let relative = String(path.drop { $0 == "/" })
-        let resolve = ExactOpen.resolveInRoot | ExactOpen.resolveNoMagiclinks
-        if followLast {
-            let fd = ar_openat2(root, relative.isEmpty ? "." : relative, ExactOpen.oPath | ExactOpen.oCloexec, 0, resolve)
-            if fd >= 0 {
-                defer { close(fd) }
-                return Files.readLink("/proc/self/fd/\(fd)")
-            }
-        }
-        let (directory, name) = ExactOpen.split(relative)
-        let parent = ar_openat2(root, directory.isEmpty ? "." : directory, ExactOpen.oPath | ExactOpen.oDirectory | ExactOpen.oCloexec, 0, resolve)
-        guard parent >= 0 else { return nil }
-        defer { close(parent) }
-        guard let base = Files.readLink("/proc/self/fd/\(parent)") else { return nil }
-        return base == "/" ? "/" + name : base + "/" + name
     }
 
     // MARK: answers and records
 
     private func answer(_ id: UInt64, error: Int32) {
         _ = ar_notif_respond(listener, id, 0, error > 0 ? error : EPERM, 0)
-        answered.add(1, ordering: .relaxed)
     }
 
     private func answerContinue(_ id: UInt64) {
         _ = ar_notif_respond(listener, id, 0, 0, 1)
-        answered.add(1, ordering: .relaxed)
     }
 
     /// Appends the record; false when it could not be (the call is then refused).
@@ -642,8 +588,7 @@ public final class SyscallNotifier: @unchecked Sendable {
             _ = try writer.append("syscall." + call.name, fields)
             return true
         } catch {
-            failure.withLock { if $0 == nil { $0 = "\(error)" } }
-            return false
+            return false  // the writer has failed: the supervisor's next tick stops the run
         }
     }
 
@@ -671,7 +616,7 @@ public final class SyscallNotifier: @unchecked Sendable {
             actors[tid] = nil
         }
         var entry = Actor(tgid: tid, innerPID: nil, exe: Files.readLink("/proc/\(tid)/exe"), pidfd: -1)
-        if let status = Self.readSmall("/proc/\(tid)/status") {
+        if let status = Files.readText("/proc/\(tid)/status") {
             for line in status.split(separator: "\n") {
                 if line.hasPrefix("Tgid:") {
                     entry.tgid = pid_t(line.dropFirst(5).trimmingPrefix { $0 == " " || $0 == "\t" }) ?? tid
@@ -709,15 +654,5 @@ public final class SyscallNotifier: @unchecked Sendable {
     private func forgetAll() {
         for value in actors.values where value.pidfd >= 0 { close(value.pidfd) }
         actors.removeAll()
-    }
-
-    static func readSmall(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = read(fd, &buffer, buffer.count)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n], as: UTF8.self)
     }
 }

@@ -20,15 +20,12 @@
  * RECV wants a zeroed buffer of the kernel's size. 256 bytes is far above today's 80. */
 #define AR_NOTIF_BUF 256
 
-static int ar_notif_size = -1;
-
 int ar_notif_check_sizes(void) {
     struct seccomp_notif_sizes sizes;
     memset(&sizes, 0, sizeof sizes);
     if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) return -errno;
     if (sizes.seccomp_notif > AR_NOTIF_BUF || sizes.seccomp_notif < sizeof(struct seccomp_notif)) return -EOVERFLOW;
     if (sizes.seccomp_notif_resp > AR_NOTIF_BUF || sizes.seccomp_notif_resp < sizeof(struct seccomp_notif_resp)) return -EOVERFLOW;
-    ar_notif_size = sizes.seccomp_notif;
     return 0;
 }
 

@@ -161,9 +161,9 @@ struct MediationFilterTests {
         #expect(SyscallDecoder.ipv6([UInt8](repeating: 0, count: 15) + [1]) == "::1")
         #expect(SyscallDecoder.ipv6([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]) == "2001:db8::1")
         #expect(SyscallDecoder.ipv6([UInt8](repeating: 0, count: 10) + [0xff, 0xff, 127, 0, 0, 1]) == "::ffff:127.0.0.1")
-        #expect(SyscallNotifier.selfDescriptor("/dev/stdout") == 1)
-        #expect(SyscallNotifier.selfDescriptor("/proc/self/fd/7") == 7)
-        #expect(SyscallNotifier.selfDescriptor("/workspace/x") == nil)
+        #expect(SyscallDecoder.ownDescriptor("/dev/stdout") == 1)
+        #expect(SyscallDecoder.ownDescriptor("/proc/self/fd/7") == 7)
+        #expect(SyscallDecoder.ownDescriptor("/workspace/x") == nil)
         let loader = ["/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"]
         #expect(SyscallNotifier.loadedProgram(paths: loader, argv: ["ld.so", "/usr/bin/curl", "-s"]) == "/usr/bin/curl")
         #expect(SyscallNotifier.loadedProgram(paths: loader, argv: ["ld.so", "--library-path", "/x", "--inhibit-cache", "curl"]) == "curl")
