@@ -44,7 +44,7 @@ public enum ExecDenial {
             for pattern in rule.paths {
                 guard let glob = try? GlobPattern.compile(pattern).get() else { continue }
                 var candidates: [String] = []
-                if !pattern.contains("/") {
+                if MediationPolicy.PathRule.isProgramName(pattern) {
                     for directory in Set(searchPath + searchDirectories) {
                         for name in entries(directory) ?? [] where glob.matches(name) {
                             candidates.append(directory + "/" + name)

@@ -217,13 +217,12 @@ public enum LaunchPlanner {
     }
 
     /// The profile's `syscalls.mediate` as filter rules. Deny rules need their calls mediated
-    /// whether or not the profile records them; exact_files needs the opens.
+    /// whether or not the profile records them; exact_files needs every file-write call.
     public static func mediationRules(_ policy: MediationPolicy) -> MediationRules {
         var rules = MediationRules(all: policy.recordAll)
-        var groups = Set(policy.record.compactMap(MediationGroup.init(rawValue:)))
+        var groups = Set(policy.recordedGroups)
         if !policy.denyExec.isEmpty { groups.insert(.exec) }
-        if !policy.denyWrite.isEmpty { groups.insert(.fileWrite) }
-        if policy.exactFiles { rules.writeOpens = true }
+        if !policy.denyWrite.isEmpty || policy.exactFiles { groups.insert(.fileWrite) }
         for group in groups {
             switch group {
             case .exec: rules.always.formUnion(group.syscalls)

@@ -53,7 +53,7 @@ struct MediationDecider: Sendable {
             // Validated at profile load; a pattern that no longer compiles matches everything
             // (fail closed) rather than nothing.
             let compiled = (try? GlobPattern.compile(pattern).get()) ?? (try! GlobPattern.compile("**").get())
-            if bareNames && !pattern.contains("/") {
+            if bareNames && MediationPolicy.PathRule.isProgramName(pattern) {
                 names.append(compiled)
             } else {
                 absolute.append(compiled)

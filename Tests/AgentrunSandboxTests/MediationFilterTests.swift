@@ -128,6 +128,9 @@ struct MediationFilterTests {
         #expect(rules.always.isSuperset(of: ["execve", "execveat", "getdents64", "unlinkat", "renameat2"]))
         #expect(rules.writeOpens)
         #expect(!rules.denied)
+        // exact_files performs every file-write call, so it mediates them all, recorded or not.
+        let exact = LaunchPlanner.mediationRules(MediationPolicy(exactFiles: true))
+        #expect(exact.writeOpens && exact.always.isSuperset(of: ["unlinkat", "renameat2", "mkdirat", "fchmodat", "truncate", "creat"]))
     }
 
     @Test("rule matching: bare names match file names, absolute globs whole paths")
