@@ -1,3 +1,5 @@
+import CAgentrunShim
+
 /// Names for the numbers a decoded syscall carries: open and `AT_` flags, clone flags,
 /// signals, errnos, socket families, ptrace requests. Records show `["O_WRONLY","O_CREAT"]`,
 /// not 577, so a person reading the log and a SIEM query agree on what happened.
@@ -87,13 +89,11 @@ enum SyscallArgumentNames {
         return String(n)
     }
 
-    static let errnos: [Int32: String] = [
-        1: "EPERM", 2: "ENOENT", 9: "EBADF", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 17: "EEXIST", 18: "EXDEV",
-        20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC", 30: "EROFS", 38: "ENOSYS", 40: "ELOOP", 95: "EOPNOTSUPP",
-        6: "ENXIO", 36: "ENAMETOOLONG",
-    ]
-
-    static func errno(_ value: Int32) -> String { errnos[value] ?? "E\(value)" }
+    /// The errno's symbolic name from the C library ("ENOTEMPTY"), else "E<number>".
+    static func errno(_ value: Int32) -> String {
+        guard let name = ar_errno_name(value) else { return "E\(value)" }
+        return String(cString: name)
+    }
 
     static func family(_ value: UInt64) -> String {
         switch value {

@@ -185,3 +185,5 @@ int ar_epoll_wait_events(int epfd, uint64_t *tags, uint32_t *events, int max, in
 int ar_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
 }
+
+const char *ar_errno_name(int code) { return strerrorname_np(code); }

@@ -69,6 +69,9 @@ int ar_epoll_wait_events(int epfd, uint64_t *tags, uint32_t *events, int max, in
 /* open(path, O_PATH | O_CLOEXEC | extra); fd or -errno. */
 int ar_open_path(const char *path, int extra_flags);
 
+/* The errno's symbolic name ("ENOTEMPTY"), or NULL for an unknown value (strerrorname_np). */
+const char *ar_errno_name(int code);
+
 /* renameat2(2); 0 or -1 with errno. */
 int ar_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
